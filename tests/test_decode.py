@@ -1,0 +1,202 @@
+"""Decoding: frame choice of both reference frame sources, inputs of every kind, and bad input."""
+from __future__ import annotations
+
+import io
+import struct
+from fractions import Fraction
+
+import av
+import numpy as np
+import pytest
+
+from conftest import CHAIRS, VIDEOS, need_shared
+from vidprint.decode import DecodeStats, TMKSource, VPDQSource, probe, read_frames
+from vidprint.decode.cfr import CFRResampler
+from vidprint.errors import DecodeError
+from vidprint.synth import make_video, scene_frames, write_video
+
+
+def _indices(src, sources, **kw):
+    out: dict[str, list] = {k: [] for k in sources}
+    stats = DecodeStats()
+    for b in read_frames(src, sources, stats=stats, **kw):
+        out[b.source].append((b.index.copy(), b.time.copy(), b.luma.shape[1:]))
+    return {k: (np.concatenate([i for i, _, _ in v]), np.concatenate([t for _, t, _ in v]),
+                {s for _, _, s in v}) for k, v in out.items()}, stats
+
+
+def _vpdq_lines(path):
+    rows = [line.split(",") for line in path.read_text().splitlines()]
+    return np.array([int(r[0]) for r in rows]), [r[3] for r in rows]
+
+
+@pytest.mark.parametrize("name", CHAIRS or ["(no reference data)"])
+def test_both_sources_match_reference_frame_choice(name):
+    """One pass gives the .tmk header's frame count and the vPDQ file's frame numbers and times."""
+    ref = need_shared()
+    header = (ref / "tmk" / f"{name}.tmk").read_bytes()[:32]
+    tmk_count = struct.unpack("<i", header[28:32])[0]
+    frames, stamps = _vpdq_lines(ref / "vpdq" / f"{name}.txt")
+    got, stats = _indices(VIDEOS / f"{name}.mp4",
+                          {"tmk": TMKSource(), "vpdq": VPDQSource(), "vpdq1s": VPDQSource(every_seconds=1.0)})
+    tmk_idx, tmk_t, tmk_shapes = got["tmk"]
+    assert len(tmk_idx) == tmk_count
+    np.testing.assert_array_equal(tmk_idx, np.arange(tmk_count))
+    np.testing.assert_allclose(tmk_t, np.arange(tmk_count) / 15)
+    assert tmk_shapes == {(64, 64)}
+    v_idx, v_t, v_shapes = got["vpdq"]
+    np.testing.assert_array_equal(v_idx, frames)
+    assert [f"{t:.3f}" for t in v_t] == stamps
+    assert v_shapes == {(720, 480)}
+    # every_seconds=1 at 30 fps keeps n % 30 == 0, as the reference's n mod int(N*fps)
+    np.testing.assert_array_equal(got["vpdq1s"][0], frames[frames % 30 == 0])
+    assert stats.decoded["tmk"] == stats.decoded["vpdq"] == len(frames)
+
+
+def test_cfr_rule_on_standard_rates():
+    """The CFR rule's documented outputs (spec §2.2) at 25, 30, 60 and 10 fps."""
+    def choose(fps, n):
+        r = CFRResampler(15, 0.0, fps)
+        out = []
+        for i in range(n):
+            rep, cur = r.push(i / fps, 1 / fps)
+            out += [i - 1] * rep + [i] * cur
+        return out
+
+    assert choose(30, 12)[:8] == [0, 1, 2, 3, 5, 7, 9, 11]
+    assert choose(25, 13)[:10] == [0, 1, 2, 3, 4, 5, 7, 9, 10, 12]
+    assert choose(60, 16)[:5] == [0, 1, 3, 7, 11]
+    assert choose(10, 6)[:8] == [0, 0, 1, 1, 2, 3, 3, 4]
+    # a 30 fps video of N frames yields N/2 + 2 outputs
+    assert len(choose(30, 564)) == 284
+
+
+def test_bytes_filelike_and_path_agree(tmp_path):
+    data = make_video(5, seconds=1.0)
+    path = tmp_path / "v.mp4"
+    path.write_bytes(data)
+    spec = {"v": VPDQSource(), "t": TMKSource()}
+    lumas = []
+    for src in (str(path), data, io.BytesIO(data)):
+        lumas.append([b.luma.copy() for b in read_frames(src, spec)])
+    for other in lumas[1:]:
+        assert len(other) == len(lumas[0])
+        for a, b in zip(lumas[0], other):
+            np.testing.assert_array_equal(a, b)
+
+
+def test_memory_is_bounded_by_batches():
+    """Batches hold a bounded number of pixels, whatever the video's length."""
+    data = make_video(6, seconds=4.0, size=(640, 480))
+    sizes = [b.luma.nbytes for b in read_frames(data, {"v": VPDQSource()})]
+    assert sum(sizes) == 120 * 640 * 480 * 4
+    assert max(sizes) <= 16_000_000
+
+
+def test_variable_frame_rate_follows_timestamps():
+    """Irregular timestamps: the 15 fps output count follows the clock, not the frame count."""
+    rng = np.random.default_rng(0)
+    times = np.concatenate([[0.0], np.cumsum(rng.uniform(0.02, 0.12, 49))])
+    frames = list(scene_frames(7, 50, 160, 120))
+    buf = io.BytesIO()
+    write_video(buf, frames, 30, times=times)
+    got, stats = _indices(buf.getvalue(), {"t": TMKSource(), "v": VPDQSource()})
+    assert stats.decoded["v"] == 50
+    # ffmpeg's CFR output covers the clock from 0 to the last frame (+ one frame duration)
+    assert abs(len(got["t"][0]) - (times[-1] * 15 + 1)) <= 3
+
+
+def test_rotation_metadata_rotates_tmk_frames_only():
+    frames = list(scene_frames(8, 20, 160, 96))
+    plain, rotated = io.BytesIO(), io.BytesIO()
+    write_video(plain, frames, 30)
+    write_video(rotated, frames, 30, rotation=90)
+    spec = {"t": TMKSource(), "v": VPDQSource()}
+    a = {b.source: b.luma.copy() for b in read_frames(plain.getvalue(), spec)}
+    b = {b.source: b.luma.copy() for b in read_frames(rotated.getvalue(), spec)}
+    np.testing.assert_array_equal(a["v"], b["v"])  # vPDQ: no auto-rotation, as the reference
+    assert a["v"].shape[1:] == (96, 160)
+    turned = np.rot90(a["t"], 1, axes=(1, 2))
+    assert np.abs(b["t"] - turned).mean() < 3.0 < np.abs(b["t"] - a["t"]).mean()
+
+
+def test_odd_dimensions_and_stream_choice():
+    frames = list(scene_frames(9, 10, 99, 67))
+    buf = io.BytesIO()
+    write_video(buf, frames, 30, codec="mpeg4", pix_fmt="yuv420p")
+    got, _ = _indices(buf.getvalue(), {"v": VPDQSource(), "s": VPDQSource(size=32)})
+    assert got["v"][2] == {(67, 99)}
+    assert got["s"][2] == {(32, 32)}
+
+
+def _audio_only() -> bytes:
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="mp4") as c:
+        s = c.add_stream("aac", rate=44100)
+        for i in range(10):
+            f = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+            f.sample_rate, f.pts = 44100, i * 1024
+            for p in s.encode(f):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    return buf.getvalue()
+
+
+def _no_frames() -> bytes:
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="matroska") as c:
+        s = c.add_stream("mpeg4", rate=Fraction(30))
+        s.width, s.height, s.pix_fmt = 64, 64, "yuv420p"
+        a = c.add_stream("aac", rate=44100)
+        f = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+        f.sample_rate, f.pts = 44100, 0
+        for p in list(a.encode(f)) + list(a.encode()):
+            c.mux(p)
+    return buf.getvalue()
+
+
+def _corrupt(data: bytes, start: float, length: int, seed: int = 0) -> bytes:
+    bad = bytearray(data)
+    i = int(len(bad) * start)
+    bad[i : i + length] = np.random.default_rng(seed).integers(0, 256, length, dtype=np.uint8).tobytes()
+    return bytes(bad)
+
+
+@pytest.mark.parametrize(
+    "make, reason",
+    [
+        (lambda d: d[: len(d) // 2], "truncated"),
+        (lambda d: d[: int(len(d) * 0.97)], "truncated"),
+        (lambda d: _corrupt(d, 0.0, 200), "not a readable media file"),
+        (lambda d: np.random.default_rng(1).integers(0, 256, 4000, dtype=np.uint8).tobytes(), "not a readable"),
+        (lambda d: b"", "empty"),
+        (lambda d: _audio_only(), "no video stream"),
+        (lambda d: _no_frames(), "no decodable video frames"),
+    ],
+    ids=["half", "97pct", "bad-header", "garbage", "empty", "audio-only", "zero-frames"],
+)
+def test_bad_input_names_source_and_reason(make, reason, tmp_path):
+    path = tmp_path / "good.mp4"
+    write_video(path, list(scene_frames(10, 60, 160, 120)), 30)
+    data = make(path.read_bytes())
+    with pytest.raises(DecodeError) as err:
+        for _ in read_frames(data, {"v": VPDQSource(), "t": TMKSource()}, name="bad-clip.mp4"):
+            pass
+    assert err.value.source == "bad-clip.mp4"
+    assert reason in err.value.reason
+    assert str(err.value).startswith("bad-clip.mp4: ")
+
+
+def test_missing_file_and_directory(tmp_path):
+    with pytest.raises(DecodeError, match="no such file"):
+        probe(tmp_path / "nope.mp4")
+    with pytest.raises(DecodeError, match="directory"):
+        probe(tmp_path)
+
+
+def test_reference_padded_dimensions():
+    need_shared()
+    got, _ = _indices(VIDEOS / "test-padded-dimensions.mp4", {"v": VPDQSource(), "t": TMKSource()})
+    assert len(got["v"][0]) == 150 and got["v"][2] == {(1080, 1080)}
+    assert len(got["t"][0]) == 77
