@@ -15,10 +15,30 @@ import numpy as np
 from vidprint.decode import _swscale, _yuv2rgb
 from vidprint.pdqf import luma_from_rgb
 
-#: Pixel formats converted by vidprint's own kernels, with whether their YUV is full range.
-NATIVE_FORMATS: dict[str, bool] = {"yuv420p": False, "yuvj420p": True}
+#: Packed RGB formats: at native size libswscale only reorders their bytes, so this is exact too.
+_RGB_ORDER = {"rgb24": (0, 1, 2), "bgr24": (2, 1, 0), "rgba": (0, 1, 2), "bgra": (2, 1, 0),
+              "argb": (1, 2, 3), "abgr": (3, 2, 1)}
 
 _PYAV_INTERPOLATION = {"bicubic": "BICUBIC", "area": "AREA", "lanczos": "LANCZOS", "bilinear": "BILINEAR"}
+
+
+def native_path(pix_fmt: str, width: int, height: int, scaled: bool) -> str | None:
+    """Which of vidprint's own conversions handles a frame, or None for the libswscale fallback.
+
+    Native size: 8-bit planar 4:2:0 and 4:2:2 (``yuv420p``, ``yuvj420p``, ``yuva420p``, ``yuv422p``,
+    ``yuvj422p``) with an even height, ``gray``, and packed RGB (``rgb24``, ``bgr24``, ``rgba``,
+    ``bgra``, ``argb``, ``abgr``). Scaled: 8-bit 4:2:0 with an even output width.
+    """
+    layout = _yuv2rgb.format_layout(pix_fmt)
+    if scaled:
+        return "scale420" if layout is not None and layout[0] == "420" else None
+    if layout is not None:
+        return f"yuv{layout[0]}" if _yuv2rgb.table_path_applies(pix_fmt, height) else None
+    if pix_fmt == "gray":
+        return "gray"
+    if pix_fmt in _RGB_ORDER:
+        return "rgb"
+    return None
 
 
 def _plane(frame, i: int) -> np.ndarray:
@@ -26,8 +46,9 @@ def _plane(frame, i: int) -> np.ndarray:
     return np.frombuffer(p, dtype=np.uint8).reshape(p.height, p.line_size)
 
 
-def _rotate_planes(planes, k: int):
-    return tuple(np.ascontiguousarray(np.rot90(p, k)) for p in planes)
+def _rotate_planes(frame, planes, k: int):
+    """Rotate 8-bit planes ``k`` quarter turns counter-clockwise (row padding cut off first)."""
+    return tuple(np.ascontiguousarray(np.rot90(p[:, : frame.planes[i].width], k)) for i, p in enumerate(planes))
 
 
 class LumaConverter:
@@ -62,27 +83,55 @@ class LumaConverter:
     def __call__(self, frame, out: np.ndarray) -> None:
         """Write the luminance of ``frame`` into ``out`` (``float32[out_h, out_w]``)."""
         fmt = frame.format.name
-        full_range = NATIVE_FORMATS.get(fmt)
-        self.native = full_range is not None
-        if full_range is None:
-            self._fallback(frame, out)
-            return
         w, h = frame.width, frame.height
-        y, u, v = _plane(frame, 0), _plane(frame, 1), _plane(frame, 2)
+        if self.k % 2:
+            w, h = h, w
+        scaled = self.size is not None and self.size != (w, h)  # same size: swscale's unscaled path
+        path = native_path(fmt, w, h, scaled)
+        if path == "scale420":
+            path = self._scale420(fmt, w, h, frame, out)
+        elif path is not None:
+            planes = [_plane(frame, i) for i in range(len(frame.planes))]
+            if self.k and path != "rgb":
+                planes = _rotate_planes(frame, planes, self.k)
+            if path in ("yuv420", "yuv422"):
+                tables = _yuv2rgb.yuv_tables(_yuv2rgb.format_layout(fmt)[1])
+                if self.k and path == "yuv422":  # rotated 4:2:2 is 4:4:0: not a swscale table path
+                    path = None
+                elif path == "yuv420":
+                    _yuv2rgb.yuv420p_to_luma(planes[0], planes[1], planes[2], w, h, tables, out)
+                else:
+                    _yuv2rgb.yuv422p_to_luma(planes[0], planes[1], planes[2], w, h, tables, out)
+            elif path == "gray":
+                _yuv2rgb.gray8_to_luma(planes[0], w, h, out)
+            else:
+                packed = planes[0][:, : frame.width * (3 if fmt in ("rgb24", "bgr24") else 4)]
+                pix = packed.reshape(frame.height, frame.width, -1)[:, :, list(_RGB_ORDER[fmt])]
+                if self.k:
+                    pix = np.rot90(pix, self.k)
+                out[...] = luma_from_rgb(np.ascontiguousarray(pix))
+        self.native = path is not None
+        if path is None:
+            self._fallback(frame, out)
+
+    def _scale420(self, fmt: str, w: int, h: int, frame, out: np.ndarray) -> str | None:
+        full_range = _yuv2rgb.format_layout(fmt)[1]
+        key = (w, h, full_range)
+        filters = self._filters.get(key, False)
+        if filters is False:
+            try:
+                filters = _swscale.scale_filters(w, h, self.size[0], self.size[1], self.scaler,
+                                                 full_range=full_range)
+            except ValueError:  # a geometry libswscale handles by another code path
+                filters = None
+            self._filters[key] = filters
+        if filters is None:
+            return None
+        y, u, v = (_plane(frame, i) for i in range(3))
         if self.k:
-            y, u, v = _rotate_planes((y, u, v), self.k)
-            if self.k % 2:
-                w, h = h, w
-        tables = _yuv2rgb.yuv_tables(full_range)
-        if self.size is None or self.size == (w, h):  # same size: swscale's unscaled converter
-            _yuv2rgb.yuv420p_to_luma(y, u, v, w, h, tables, out)
-        else:
-            key = (w, h, full_range)
-            filters = self._filters.get(key)
-            if filters is None:
-                filters = _swscale.scale_filters(w, h, self.size[0], self.size[1], self.scaler)
-                self._filters[key] = filters
-            _swscale.scale_yuv420p_to_luma(y, u, v, w, h, filters, tables, out)
+            y, u, v = _rotate_planes(frame, (y, u, v), self.k)
+        _swscale.scale_yuv420p_to_luma(y, u, v, w, h, filters, out)
+        return "scale420"
 
     def _fallback(self, frame, out: np.ndarray) -> None:
         oh, ow = out.shape

@@ -1,0 +1,97 @@
+"""Decode-only vs decode + vidprint's conversion (+ PDQ) for both frame sources, in one run.
+
+    python bench/decode.py [--repeats 3] [VIDEO ...]
+
+Default videos: ../shared/reference-data/threatexchange/videos/*.mp4. Prints frames/s (decoded
+frames per wall-clock second, all cores) and each pipeline's time relative to decode-only, medians
+over the repeats. "TMK source" = CFR to 15 fps + 64x64 bicubic luma (vidprint's kernels);
+"+PDQF" adds the per-frame DCT. "vPDQ source" = every frame at native size; "+PDQ" adds the hash.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from vidprint.decode import TMKSource, VPDQSource, read_frames  # noqa: E402
+from vidprint.pdqf import hash_luma_batch, pdqf_luma_batch  # noqa: E402
+
+DEFAULT = ROOT.parent / "shared" / "reference-data" / "threatexchange" / "videos"
+
+
+def decode_only(paths):
+    n = 0
+    for p in paths:
+        with av.open(str(p)) as c:
+            s = c.streams.video[0]
+            s.codec_context.thread_type = "AUTO"
+            for _ in c.decode(s):
+                n += 1
+    return n
+
+
+def pyav_reformat_64(paths):
+    n = 0
+    for p in paths:
+        with av.open(str(p)) as c:
+            s = c.streams.video[0]
+            s.codec_context.thread_type = "AUTO"
+            for f in c.decode(s):
+                f.reformat(width=64, height=64, format="rgb24", interpolation="BICUBIC").to_ndarray()
+                n += 1
+    return n
+
+
+def source_only(paths, spec, work=None):
+    for p in paths:
+        for b in read_frames(p, {"s": spec}):
+            if work is not None:
+                work(np.ascontiguousarray(b.luma))
+    return None
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("videos", nargs="*")
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args()
+    paths = [Path(v) for v in args.videos] or sorted(DEFAULT.glob("*.mp4"))
+    if not paths:
+        print(f"no videos (looked in {DEFAULT})")
+        return 1
+    frames = decode_only(paths)  # warm-up: file cache
+    source_only(paths[:1], TMKSource(), pdqf_luma_batch)  # warm-up: Numba
+    source_only(paths[:1], VPDQSource(), hash_luma_batch)
+    cases = [
+        ("decode only (PyAV, threads auto)", lambda: decode_only(paths)),
+        ("decode + PyAV reformat 64x64 bicubic", lambda: pyav_reformat_64(paths)),
+        ("TMK source (CFR 15 fps, 64x64 luma)", lambda: source_only(paths, TMKSource())),
+        ("TMK source + PDQF", lambda: source_only(paths, TMKSource(), pdqf_luma_batch)),
+        ("vPDQ source (every frame, native luma)", lambda: source_only(paths, VPDQSource())),
+        ("vPDQ source + PDQ hash (1 thread)", lambda: source_only(paths, VPDQSource(), hash_luma_batch)),
+    ]
+    times: dict[str, list[float]] = {name: [] for name, _ in cases}
+    for _ in range(args.repeats):
+        for name, fn in cases:  # interleaved, so machine noise hits every case alike
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    base = statistics.median(times[cases[0][0]])
+    print(f"{len(paths)} videos, {frames} decoded frames, median of {args.repeats} runs")
+    print(f"{'pipeline':42s} {'seconds':>8s} {'frames/s':>9s} {'vs decode':>9s}")
+    for name, _ in cases:
+        t = statistics.median(times[name])
+        print(f"{name:42s} {t:8.3f} {frames / t:9.0f} {t / base:8.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,151 @@
+"""The ``vidprint`` command: a thin layer over the library.
+
+    vidprint hash VIDEO... [--tmk-dir DIR] [--vpdq-dir DIR] [--every-seconds S] [--size N]
+    vidprint compare A B          (videos, .tmk files or vPDQ .txt files)
+    vidprint demo [--dir DIR]     (generates a few videos, fingerprints and matches them)
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from vidprint.errors import VidprintError
+
+
+def _out_name(video: str) -> str:
+    return Path(video).stem
+
+
+def cmd_hash(args: argparse.Namespace) -> int:
+    from vidprint.fingerprint import fingerprint
+
+    want_tmk, want_vpdq = bool(args.tmk_dir), bool(args.vpdq_dir)
+    if not (want_tmk or want_vpdq):
+        want_tmk = want_vpdq = True
+        args.tmk_dir = args.vpdq_dir = "."
+    for d in (args.tmk_dir, args.vpdq_dir):
+        if d:
+            os.makedirs(d, exist_ok=True)
+    failed = 0
+    for video in _progress(args.videos, args.quiet):
+        t0 = time.perf_counter()
+        try:
+            fp = fingerprint(video, tmk=want_tmk, vpdq=want_vpdq, every_seconds=args.every_seconds,
+                             size=args.size)
+        except VidprintError as exc:
+            failed += 1
+            print(f"error: {exc}", file=sys.stderr)
+            continue
+        written = []
+        if fp.tmk is not None:
+            p = Path(args.tmk_dir) / f"{_out_name(video)}.tmk"
+            fp.tmk.write(p)
+            written.append(str(p))
+        if fp.vpdq is not None:
+            p = Path(args.vpdq_dir) / f"{_out_name(video)}.txt"
+            fp.vpdq.write(p)
+            written.append(str(p))
+        if not args.quiet:
+            print(f"{video}: {fp.decoded_frames} frames in {time.perf_counter() - t0:.2f} s -> "
+                  + ", ".join(written), file=sys.stderr)
+    if failed:
+        print(f"{failed} of {len(args.videos)} videos failed", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _progress(items, quiet: bool):
+    if quiet or len(items) < 2:
+        return items
+    try:
+        from tqdm import tqdm
+    except ImportError:  # pragma: no cover - tqdm is a dependency
+        return items
+    return tqdm(items, unit="video", file=sys.stderr)
+
+
+def _load(path: str, want: str):
+    """A video, ``.tmk`` or vPDQ text file -> (tmk descriptor or None, vpdq hash or None)."""
+    import vidprint.tmk as tmk
+    import vidprint.vpdq as vpdq
+
+    suffix = Path(path).suffix.lower()
+    if suffix == ".tmk":
+        return tmk.read(path), None
+    if suffix == ".txt":
+        return None, vpdq.read(path)
+    from vidprint.fingerprint import fingerprint
+
+    fp = fingerprint(path, tmk=want in ("tmk", "both"), vpdq=want in ("vpdq", "both"))
+    return fp.tmk, fp.vpdq
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    import vidprint.tmk as tmk
+    import vidprint.vpdq as vpdq
+
+    ta, va = _load(args.a, "both")
+    tb, vb = _load(args.b, "both")
+    print(f"A: {args.a}\nB: {args.b}")
+    if ta is not None and tb is not None:
+        s = tmk.score(ta, tb)
+        verdict = "MATCH" if tmk.is_match(s) else "no match"
+        print(f"TMK+PDQF  level-1 {s.level1:.6f}  level-2 {s.level2:.6f}  "
+              f"(thresholds {tmk.LEVEL1_THRESHOLD}/{tmk.LEVEL2_THRESHOLD}: {verdict})")
+    if va is not None and vb is not None:
+        m = vpdq.match(va, vb)
+        print(f"vPDQ      A frames matched {m.query_pct:.1f}%  B frames matched {m.compared_pct:.1f}%  "
+              f"(distance <= {vpdq.DISTANCE_THRESHOLD}, quality >= {vpdq.QUALITY_THRESHOLD})")
+        segments = vpdq.align(va, vb)
+        if not segments:
+            print("          no temporal alignment of A inside B")
+        for seg in segments:
+            print(f"          A {seg.query_start_s:7.2f}-{seg.query_end_s:7.2f} s  ~  "
+                  f"B {seg.compared_start_s:7.2f}-{seg.compared_end_s:7.2f} s  "
+                  f"speed {seg.speed:.3f}  frames {seg.matched_frames}  score {seg.score:.3f}")
+    if (ta is None or tb is None) and (va is None or vb is None):
+        print("nothing comparable: give two videos, two .tmk files or two vPDQ .txt files", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from vidprint.demo import run_demo
+
+    return run_demo(args.dir)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="vidprint", description="Video fingerprinting: TMK+PDQF and vPDQ.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("hash", help="fingerprint videos (one decode pass each)")
+    p.add_argument("videos", nargs="+")
+    p.add_argument("--tmk-dir", help="write NAME.tmk (reference TMK+PDQF) here")
+    p.add_argument("--vpdq-dir", help="write NAME.txt (reference vPDQ text) here")
+    p.add_argument("--every-seconds", type=float, default=0.0, help="vPDQ: one frame every S seconds (0: all)")
+    p.add_argument("--size", type=int, default=None, help="vPDQ: hash frames squashed to N x N")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(func=cmd_hash)
+
+    p = sub.add_parser("compare", help="compare two videos or hash files")
+    p.add_argument("a")
+    p.add_argument("b")
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("demo", help="generate a few videos, fingerprint them and match them")
+    p.add_argument("--dir", default=None, help="keep the generated files here (default: a temporary folder)")
+    p.set_defaults(func=cmd_demo)
+
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except VidprintError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

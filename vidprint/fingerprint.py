@@ -1,0 +1,126 @@
+"""The whole fingerprint of a video from one decoding pass: TMK+PDQF and vPDQ together.
+
+decode (:mod:`vidprint.decode`) -> per-frame features (:mod:`vidprint.pdqf`) -> descriptors
+(:mod:`vidprint.tmk`, :mod:`vidprint.vpdq`). Frames are hashed on worker threads (the Numba kernels
+release the GIL) while the decoder goes on, with a bounded number of batches in flight, so memory
+stays flat however long the video is.
+"""
+from __future__ import annotations
+
+import os
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from vidprint.decode import DecodeStats, FrameBatch, TMKSource, VideoInfo, VPDQSource, read_frames
+from vidprint.decode.container import Source, source_name
+from vidprint.pdqf import hash_luma_batch, pdqf_luma_batch
+from vidprint.tmk import TMKAccumulator, TMKDescriptor
+from vidprint.vpdq import VPDQHash
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What :func:`fingerprint` computed for one video (None where not asked for)."""
+
+    source: str
+    info: VideoInfo
+    tmk: TMKDescriptor | None
+    vpdq: VPDQHash | None
+    decoded_frames: int
+    native_conversion: bool | None  # False: the pixel format went through libswscale (see decode.convert)
+
+
+def _tmk_features(batch: FrameBatch) -> np.ndarray:
+    return pdqf_luma_batch(np.ascontiguousarray(batch.luma))
+
+
+def _vpdq_hashes(batch: FrameBatch):
+    words, quality = hash_luma_batch(np.ascontiguousarray(batch.luma))
+    return words, quality, batch.index, batch.time
+
+
+def fingerprint(
+    src: Source,
+    *,
+    tmk: bool = True,
+    vpdq: bool = True,
+    every_seconds: float = 0.0,
+    size: int | None = None,
+    scaler: str = "area",
+    name: str | None = None,
+    workers: int | None = None,
+) -> Fingerprint:
+    """Decode ``src`` once and compute the TMK+PDQF descriptor and/or the vPDQ hashes.
+
+    Parameters
+    ----------
+    tmk, vpdq : bool
+        Which fingerprints to compute.
+    every_seconds : float
+        vPDQ sampling interval in seconds (0 = every frame, the reference default).
+    size : int or None
+        vPDQ frame size: None = native, else frames are squashed to ``size`` x ``size`` with ``scaler``.
+    workers : int or None
+        Hashing threads (default: the number of CPUs).
+    """
+    if not (tmk or vpdq):
+        raise ValueError("nothing to compute: set tmk and/or vpdq")
+    name = name or source_name(src)
+    sources: dict[str, TMKSource | VPDQSource] = {}
+    if tmk:
+        sources["tmk"] = TMKSource()
+    if vpdq:
+        sources["vpdq"] = VPDQSource(every_seconds=every_seconds, size=size, scaler=scaler)
+    work: dict[str, Callable] = {"tmk": _tmk_features, "vpdq": _vpdq_hashes}
+
+    acc = TMKAccumulator() if tmk else None
+    vparts: list[tuple] = []
+
+    def consume(key: str, result) -> None:
+        if key == "tmk":
+            acc.update(result)
+        else:
+            vparts.append(result)
+
+    stats = DecodeStats()
+    workers = workers or os.cpu_count() or 1
+    pending: deque[tuple[str, Future]] = deque()
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vidprint-hash") as pool:
+        try:
+            for batch in read_frames(src, sources, name=name, stats=stats):
+                pending.append((batch.source, pool.submit(work[batch.source], batch)))
+                while len(pending) > 2 * workers:
+                    key, fut = pending.popleft()
+                    consume(key, fut.result())
+            while pending:
+                key, fut = pending.popleft()
+                consume(key, fut.result())
+        finally:
+            for _, fut in pending:
+                fut.cancel()
+
+    key0 = next(iter(sources))
+    info = stats.info[key0]
+    vh = None
+    if vpdq:
+        vinfo = stats.info["vpdq"]
+        if vparts:
+            words, quality, index, times = (np.concatenate(c) for c in zip(*vparts))
+        else:
+            words, quality, index, times = (np.empty((0, 4), np.uint64), np.empty(0, np.int32),
+                                            np.empty(0, np.int64), np.empty(0))
+        vh = VPDQHash(words, quality, index, times, fps=vinfo.fps, every_seconds=every_seconds,
+                      size=(size, size) if size else None, source=name)
+    native = [v for v in stats.native_conversion.values() if v is not None]
+    return Fingerprint(
+        source=name,
+        info=info,
+        tmk=acc.finalize() if acc is not None else None,
+        vpdq=vh,
+        decoded_frames=max(stats.decoded.values()),
+        native_conversion=all(native) if native else None,
+    )
