@@ -23,6 +23,11 @@ name and transform, so re-runs only re-score.
 """
 from __future__ import annotations
 
+import os
+
+# Level-2 scoring multiplies small matrices; threaded BLAS only contends on a busy machine.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import argparse
 import csv
 import hashlib
@@ -102,14 +107,24 @@ def _features_fallback(src) -> tuple[np.ndarray, np.ndarray]:
     return pdqf_luma_batch(np.ascontiguousarray(luma, dtype=np.float32)), np.asarray(times)
 
 
-def features(src) -> tuple[np.ndarray, np.ndarray, str]:
-    """(float32[n, 256] PDQF, float64[n] times, which frame source was used)."""
+def features(src, how: str) -> tuple[np.ndarray, np.ndarray]:
+    """(float32[n, 256] PDQF, float64[n] times) from frame source ``how``: "vidprint" (the real
+    TMK frame source) or "fallback" (:func:`_features_fallback`)."""
+    if how == "vidprint":
+        return _features_pipeline(io.BytesIO(src) if isinstance(src, bytes) else src)
+    return _features_fallback(src)
+
+
+def pick_frame_source(requested: str, log) -> str:
+    """The frame source used for every video of a run (never mixed within a run)."""
+    if requested != "auto":
+        return requested
     try:
-        f, t = _features_pipeline(io.BytesIO(src) if isinstance(src, bytes) else src)
-        return f, t, "vidprint"
-    except Exception:  # noqa: BLE001 - decoder work in progress elsewhere: fall back
-        f, t = _features_fallback(src)
-        return f, t, "fallback"
+        _features_pipeline(str(CHAIR_DIR / CHAIR_SOURCE))
+        return "vidprint"
+    except Exception as exc:  # noqa: BLE001 - the decoder may be unusable in a dev tree
+        log(f"vidprint frame source unusable ({type(exc).__name__}: {exc}); using the fallback")
+        return "fallback"
 
 
 @dataclass
@@ -122,40 +137,38 @@ class Item:
     times: np.ndarray
 
 
-def _cached(cache: Path, key: str, make) -> tuple[np.ndarray, np.ndarray, str]:
+def _cached(cache: Path, key: str, make) -> tuple[np.ndarray, np.ndarray]:
     path = cache / (hashlib.sha1(key.encode()).hexdigest()[:16] + ".npz")
     if path.exists():
         z = np.load(path)
-        return z["f"], z["t"], str(z["how"])
-    f, t, how = make()
-    np.savez(path, f=f, t=t, how=how)
-    return f, t, how
+        return z["f"], z["t"]
+    f, t = make()
+    np.savez(path, f=f, t=t)
+    return f, t
 
 
-def build_items(cache: Path, quick: bool, log) -> list[Item]:
+def build_items(cache: Path, quick: bool, how: str, log) -> list[Item]:
     items: list[Item] = []
-    hows: dict[str, int] = {}
 
     def add(name, group, source, transform, make):
-        f, t, how = _cached(cache, f"{name}|{transform}", make)
-        hows[how] = hows.get(how, 0) + 1
+        f, t = _cached(cache, f"{how}|{name}|{transform}", make)
         items.append(Item(name, group, source, transform, f, t))
 
     # originals
     for p in sorted(CHAIR_DIR.glob("chair-*.mp4")):
-        add(p.name, "chair", "", "", lambda p=p: features(str(p)))
+        add(p.name, "chair", "", "", lambda p=p: features(str(p), how))
     with open(MANIFEST, newline="") as fh:
         rows = list(csv.DictReader(fh, delimiter="\t"))
     for r in rows:
         if float(r["duration_s"]) > MAX_UNRELATED_SECONDS:
             continue
         p = CORPUS_DIR / r["file"]
-        add(r["file"], r["group"], "", "", lambda p=p: features(str(p)))
+        add(r["file"], r["group"], "", "", lambda p=p: features(str(p), how))
     from vidprint.synth import make_video
 
     synth = {s: make_video(s, seconds=6.0, fps=30.0, size=(320, 240)) for s in SYNTH_SEEDS}
     for s, b in synth.items():
-        add(f"synth-{s}", f"synth-{s}", "", "", lambda b=b: features(b))
+        add(f"synth-{s}", f"synth-{s}", "", "", lambda b=b: features(b, how))
     log(f"originals: {len(items)} videos")
 
     # transformed
@@ -169,9 +182,8 @@ def build_items(cache: Path, quick: bool, log) -> list[Item]:
     for src, name, group in sources:
         t0 = time.perf_counter()
         for tr in names:
-            add(name, group, name, tr, lambda src=src, tr=tr: features(T.apply(tr, src)))
+            add(name, group, name, tr, lambda src=src, tr=tr: features(T.apply(tr, src), how))
         log(f"  {name}: {len(names)} transforms in {time.perf_counter() - t0:.1f} s")
-    log(f"frame sources used: {hows}")
     return items
 
 
@@ -198,6 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cache", type=Path, default=None, help="feature cache directory")
     ap.add_argument("--quick", action="store_true", help="3 sources, 6 transforms")
+    ap.add_argument("--frame-source", choices=("auto", "vidprint", "fallback"), default="auto",
+                    help="per-frame feature source (auto: vidprint's TMK source if usable)")
     args = ap.parse_args(argv)
     t_start = time.perf_counter()
     log = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
@@ -208,7 +222,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         cache = args.cache
         cache.mkdir(parents=True, exist_ok=True)
-    items = build_items(cache, args.quick, log)
+    how = pick_frame_source(args.frame_source, log)
+    items = build_items(cache, args.quick, how, log)
     t_feat = time.perf_counter() - t_start
     ref, comp, flt = describe(items)
     idx = {(it.name, it.transform): i for i, it in enumerate(items)}
@@ -231,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
 
     thr = {"ref": (tmk.LEVEL1_THRESHOLD, tmk.LEVEL2_THRESHOLD),
            "compact": (C.COMPACT_LEVEL1_THRESHOLD, C.COMPACT_LEVEL2_THRESHOLD)}
+    print(f"frame source: {how}; {len(items)} videos")
     print(f"thresholds: reference L1>={thr['ref'][0]} L2>={thr['ref'][1]}; "
           f"compact L1>={thr['compact'][0]} L2>={thr['compact'][1]}")
     print()

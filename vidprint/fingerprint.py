@@ -17,7 +17,7 @@ import numpy as np
 
 from vidprint.decode import DecodeStats, FrameBatch, TMKSource, VideoInfo, VPDQSource, read_frames
 from vidprint.decode.container import Source, source_name
-from vidprint.pdqf import hash_luma_batch, pdqf_luma_batch
+from vidprint.pdqf import DIHEDRAL_NAMES, hash_luma_batch, hash_luma_dihedral_batch, pdqf_luma_batch
 from vidprint.tmk import TMKAccumulator, TMKDescriptor
 from vidprint.vpdq import VPDQHash
 
@@ -31,6 +31,7 @@ class Fingerprint:
     tmk: TMKDescriptor | None
     vpdq: VPDQHash | None
     decoded_frames: int
+    vpdq_dihedral: dict[str, np.ndarray] | None  # variant name -> uint64[N, 4], frames as in ``vpdq``
     native_conversion: bool | None  # False: the pixel format went through libswscale (see decode.convert)
 
 
@@ -43,6 +44,11 @@ def _vpdq_hashes(batch: FrameBatch):
     return words, quality, batch.index, batch.time
 
 
+def _vpdq_dihedral_hashes(batch: FrameBatch):
+    words, quality = hash_luma_dihedral_batch(np.ascontiguousarray(batch.luma))
+    return words, quality, batch.index, batch.time
+
+
 def fingerprint(
     src: Source,
     *,
@@ -51,6 +57,7 @@ def fingerprint(
     every_seconds: float = 0.0,
     size: int | None = None,
     scaler: str = "area",
+    dihedral: bool = False,
     name: str | None = None,
     workers: int | None = None,
 ) -> Fingerprint:
@@ -66,6 +73,10 @@ def fingerprint(
         vPDQ frame size: None = native, else frames are squashed to ``size`` x ``size`` with ``scaler``.
     workers : int or None
         Hashing threads (default: the number of CPUs).
+    dihedral : bool
+        Also hash the 8 dihedral variants of every vPDQ frame (rotations and flips, from one DCT;
+        spec §1.9), for :func:`vidprint.vpdq.align` ``dihedral=``. The plain hashes then come from
+        the dihedral entry point, which blurs even 64x64 frames.
     """
     if not (tmk or vpdq):
         raise ValueError("nothing to compute: set tmk and/or vpdq")
@@ -75,7 +86,7 @@ def fingerprint(
         sources["tmk"] = TMKSource()
     if vpdq:
         sources["vpdq"] = VPDQSource(every_seconds=every_seconds, size=size, scaler=scaler)
-    work: dict[str, Callable] = {"tmk": _tmk_features, "vpdq": _vpdq_hashes}
+    work: dict[str, Callable] = {"tmk": _tmk_features, "vpdq": _vpdq_dihedral_hashes if dihedral else _vpdq_hashes}
 
     acc = TMKAccumulator() if tmk else None
     vparts: list[tuple] = []
@@ -105,14 +116,13 @@ def fingerprint(
 
     key0 = next(iter(sources))
     info = stats.info[key0]
-    vh = None
+    vh = variants = None
     if vpdq:
         vinfo = stats.info["vpdq"]
-        if vparts:
-            words, quality, index, times = (np.concatenate(c) for c in zip(*vparts))
-        else:
-            words, quality, index, times = (np.empty((0, 4), np.uint64), np.empty(0, np.int32),
-                                            np.empty(0, np.int64), np.empty(0))
+        words, quality, index, times = (np.concatenate(c) for c in zip(*vparts))  # >= 1 frame, or DecodeError
+        if dihedral:
+            variants = {n: np.ascontiguousarray(words[:, i]) for i, n in enumerate(DIHEDRAL_NAMES)}
+            words = variants[DIHEDRAL_NAMES[0]]
         vh = VPDQHash(words, quality, index, times, fps=vinfo.fps, every_seconds=every_seconds,
                       size=(size, size) if size else None, source=name)
     native = [v for v in stats.native_conversion.values() if v is not None]
@@ -122,5 +132,6 @@ def fingerprint(
         tmk=acc.finalize() if acc is not None else None,
         vpdq=vh,
         decoded_frames=max(stats.decoded.values()),
+        vpdq_dihedral=variants,
         native_conversion=all(native) if native else None,
     )

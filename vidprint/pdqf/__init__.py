@@ -77,8 +77,18 @@ __all__ = [
 DIHEDRAL_NAMES: tuple[str, ...] = ("orig", "rot90", "rot180", "rot270", "flipx", "flipy", "flipplus1", "flipminus1")
 
 _LUMA_MODES = {"f32": _kernels.MODE_RGB, "f64": _kernels.MODE_RGB_F64}
-_DUMMY_RGB = np.empty((0, 0, 3), dtype=np.uint8)
-_DUMMY_LUMA = np.empty((0, 0), dtype=np.float32)
+
+
+def _readonly(arr: np.ndarray) -> np.ndarray:
+    """A read-only view (no copy). Kernels never write their inputs; passing every input read-only
+    means one Numba specialisation serves writable arrays and read-only ones (e.g. from Pillow)."""
+    v = arr.view()
+    v.flags.writeable = False
+    return v
+
+
+_DUMMY_RGB = _readonly(np.empty((0, 0, 3), dtype=np.uint8))
+_DUMMY_LUMA = _readonly(np.empty((0, 0), dtype=np.float32))
 
 
 @dataclass(frozen=True)
@@ -103,14 +113,14 @@ class Scratch:
         """PDQ of ``luma`` float32[h, w] (C-contiguous) into ``words`` uint64[4]; returns the quality."""
         return int(
             _kernels.hash_into(
-                luma, self.dummy_rgb, _kernels.MODE_LUMA, self.work, self.a64, self.tmp, self.b, self.median, words
+                _readonly(luma), self.dummy_rgb, _kernels.MODE_LUMA, self.work, self.a64, self.tmp, self.b, self.median, words
             )
         )
 
     def pdqf_luma_into(self, luma: np.ndarray, coeffs: np.ndarray) -> int:
         """PDQF of ``luma`` float32[h, w] into ``coeffs`` float32[256]; returns the quality."""
         q = _kernels.pdqf_into(
-            luma, self.dummy_rgb, _kernels.MODE_LUMA, True, self.work, self.a64, self.tmp, self.b
+            _readonly(luma), self.dummy_rgb, _kernels.MODE_LUMA, True, self.work, self.a64, self.tmp, self.b
         )
         coeffs[:] = self.b.reshape(256)
         return int(q)
@@ -161,9 +171,9 @@ def _as_image(img) -> tuple[np.ndarray, bool]:
     if arr.dtype != np.uint8:
         raise TypeError(f"image must be uint8, got {arr.dtype}")
     if arr.ndim == 3 and arr.shape[2] == 3:
-        return np.ascontiguousarray(arr), True
+        return _readonly(np.ascontiguousarray(arr)), True
     if arr.ndim == 2:
-        return np.ascontiguousarray(arr), False
+        return _readonly(np.ascontiguousarray(arr)), False
     raise ValueError(f"image must be uint8[H, W, 3] (RGB) or uint8[H, W] (grey), got shape {arr.shape}")
 
 
@@ -174,13 +184,13 @@ def _as_luma(luma, ndim: int) -> np.ndarray:
         raise ValueError(f"luma must be {shape}, got shape {arr.shape}")
     if arr.shape[-1] < 1 or arr.shape[-2] < 1:
         raise ValueError(f"luma planes must be at least 1x1, got shape {arr.shape}")
-    return arr
+    return _readonly(arr)
 
 
 def _grey_luma(grey: np.ndarray) -> np.ndarray:
     out = np.empty(grey.shape, dtype=np.float32)
     _kernels.luma_from_grey_into(grey, out)
-    return out
+    return _readonly(out)
 
 
 def _source(img, luma: str) -> tuple[np.ndarray, np.ndarray, int]:

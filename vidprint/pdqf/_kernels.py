@@ -72,48 +72,52 @@ DCT_MATRIX_T = np.ascontiguousarray(DCT_MATRIX.T)  # float32[64, 16]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def luma_row_from_rgb(rgb, y, out):
-    """Luma of image row ``y`` of ``uint8[H, W, 3]`` into ``float32[W]`` ``out`` (§1.2 order).
+def luma_row_from_rgb(flat, y, W, out, orow):
+    """Luma of image row ``y`` into ``out[orow, :W]`` (§1.2 order).
 
-    The row is read as a flat ``3W`` byte vector: Numba vectorises that (interleaved loads) but not
-    the 3-D indexing.
+    ``flat`` is the image as ``uint8[H, 3W]`` (``rgb.reshape(H, 3 * W)``): Numba vectorises this
+    interleaved access but not 3-D indexing. Rows are addressed by index, not by views, because every
+    view costs two atomic reference-count updates.
     """
-    W = rgb.shape[1]
-    row = rgb[y].reshape(3 * W)
     for x in range(W):
-        out[x] = (LUMA_R * np.float32(row[3 * x]) + LUMA_G * np.float32(row[3 * x + 1])) + LUMA_B * np.float32(
-            row[3 * x + 2]
-        )
+        out[orow, x] = (
+            LUMA_R * np.float32(flat[y, 3 * x]) + LUMA_G * np.float32(flat[y, 3 * x + 1])
+        ) + LUMA_B * np.float32(flat[y, 3 * x + 2])
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def luma_row_from_rgb_f64(rgb, y, out):
+def luma_row_from_rgb_f64(flat, y, W, out, orow):
     """Like :func:`luma_row_from_rgb` but in float64, rounded once to float32 at the end.
 
     This is what PyPI ``pdqhash`` (used by python-threatexchange) feeds to the same C++ core: its
     wrapper computes luma with NumPy in double precision. Differs from the C++ float32 luma by one
     float32 ulp on roughly a third of the pixels.
     """
-    W = rgb.shape[1]
-    row = rgb[y].reshape(3 * W)
     for x in range(W):
-        out[x] = np.float32(
-            (np.float64(row[3 * x]) * 0.299 + np.float64(row[3 * x + 1]) * 0.587) + np.float64(row[3 * x + 2]) * 0.114
+        out[orow, x] = np.float32(
+            (np.float64(flat[y, 3 * x]) * 0.299 + np.float64(flat[y, 3 * x + 1]) * 0.587)
+            + np.float64(flat[y, 3 * x + 2]) * 0.114
         )
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def luma_from_rgb_into(rgb, out):
     """``uint8[H, W, 3]`` RGB -> ``float32[H, W]`` luma, written into ``out`` (C++ float32 order, §1.2)."""
-    for y in range(rgb.shape[0]):
-        luma_row_from_rgb(rgb, y, out[y])
+    H = rgb.shape[0]
+    W = rgb.shape[1]
+    flat = rgb.reshape((H, 3 * W))
+    for y in range(H):
+        luma_row_from_rgb(flat, y, W, out, y)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def luma_from_rgb_f64_into(rgb, out):
     """``uint8[H, W, 3]`` RGB -> ``float32[H, W]`` luma computed in float64 (PyPI ``pdqhash`` arithmetic)."""
-    for y in range(rgb.shape[0]):
-        luma_row_from_rgb_f64(rgb, y, out[y])
+    H = rgb.shape[0]
+    W = rgb.shape[1]
+    flat = rgb.reshape((H, 3 * W))
+    for y in range(H):
+        luma_row_from_rgb_f64(flat, y, W, out, y)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -160,22 +164,22 @@ def _box_rows8_raw(src, sr, dst, dr, n, w):
     ``src[sr[k], :n]`` is box-summed into ``dst[dr[k], :n]`` (sums only, no division), for k = 0..7.
     The 8 chains are written out by hand so that they live in registers and overlap in the pipeline.
     """
-    a0 = src[sr[0]]
-    a1 = src[sr[1]]
-    a2 = src[sr[2]]
-    a3 = src[sr[3]]
-    a4 = src[sr[4]]
-    a5 = src[sr[5]]
-    a6 = src[sr[6]]
-    a7 = src[sr[7]]
-    d0 = dst[dr[0]]
-    d1 = dst[dr[1]]
-    d2 = dst[dr[2]]
-    d3 = dst[dr[3]]
-    d4 = dst[dr[4]]
-    d5 = dst[dr[5]]
-    d6 = dst[dr[6]]
-    d7 = dst[dr[7]]
+    a0 = sr[0]
+    a1 = sr[1]
+    a2 = sr[2]
+    a3 = sr[3]
+    a4 = sr[4]
+    a5 = sr[5]
+    a6 = sr[6]
+    a7 = sr[7]
+    d0 = dr[0]
+    d1 = dr[1]
+    d2 = dr[2]
+    d3 = dr[3]
+    d4 = dr[4]
+    d5 = dr[5]
+    d6 = dr[6]
+    d7 = dr[7]
     h = w // 2
     p = w - h
     z = np.float32(0.0)
@@ -188,69 +192,69 @@ def _box_rows8_raw(src, sr, dst, dr, n, w):
     s6 = z
     s7 = z
     for x in range(h):  # phase 1: accumulate, no write
-        s0 += a0[x]
-        s1 += a1[x]
-        s2 += a2[x]
-        s3 += a3[x]
-        s4 += a4[x]
-        s5 += a5[x]
-        s6 += a6[x]
-        s7 += a7[x]
+        s0 += src[a0, x]
+        s1 += src[a1, x]
+        s2 += src[a2, x]
+        s3 += src[a3, x]
+        s4 += src[a4, x]
+        s5 += src[a5, x]
+        s6 += src[a6, x]
+        s7 += src[a7, x]
     for i in range(p):  # phase 2: add, write
         e = i + h
-        s0 += a0[e]
-        s1 += a1[e]
-        s2 += a2[e]
-        s3 += a3[e]
-        s4 += a4[e]
-        s5 += a5[e]
-        s6 += a6[e]
-        s7 += a7[e]
-        d0[i] = s0
-        d1[i] = s1
-        d2[i] = s2
-        d3[i] = s3
-        d4[i] = s4
-        d5[i] = s5
-        d6[i] = s6
-        d7[i] = s7
+        s0 += src[a0, e]
+        s1 += src[a1, e]
+        s2 += src[a2, e]
+        s3 += src[a3, e]
+        s4 += src[a4, e]
+        s5 += src[a5, e]
+        s6 += src[a6, e]
+        s7 += src[a7, e]
+        dst[d0, i] = s0
+        dst[d1, i] = s1
+        dst[d2, i] = s2
+        dst[d3, i] = s3
+        dst[d4, i] = s4
+        dst[d5, i] = s5
+        dst[d6, i] = s6
+        dst[d7, i] = s7
     for i in range(p, n - h):  # phase 3: add entering, then subtract leaving, write
         e = i + h
         l = i - p
-        s0 = (s0 + a0[e]) - a0[l]
-        s1 = (s1 + a1[e]) - a1[l]
-        s2 = (s2 + a2[e]) - a2[l]
-        s3 = (s3 + a3[e]) - a3[l]
-        s4 = (s4 + a4[e]) - a4[l]
-        s5 = (s5 + a5[e]) - a5[l]
-        s6 = (s6 + a6[e]) - a6[l]
-        s7 = (s7 + a7[e]) - a7[l]
-        d0[i] = s0
-        d1[i] = s1
-        d2[i] = s2
-        d3[i] = s3
-        d4[i] = s4
-        d5[i] = s5
-        d6[i] = s6
-        d7[i] = s7
+        s0 = (s0 + src[a0, e]) - src[a0, l]
+        s1 = (s1 + src[a1, e]) - src[a1, l]
+        s2 = (s2 + src[a2, e]) - src[a2, l]
+        s3 = (s3 + src[a3, e]) - src[a3, l]
+        s4 = (s4 + src[a4, e]) - src[a4, l]
+        s5 = (s5 + src[a5, e]) - src[a5, l]
+        s6 = (s6 + src[a6, e]) - src[a6, l]
+        s7 = (s7 + src[a7, e]) - src[a7, l]
+        dst[d0, i] = s0
+        dst[d1, i] = s1
+        dst[d2, i] = s2
+        dst[d3, i] = s3
+        dst[d4, i] = s4
+        dst[d5, i] = s5
+        dst[d6, i] = s6
+        dst[d7, i] = s7
     for i in range(n - h, n):  # phase 4: subtract leaving, write
         l = i - p
-        s0 -= a0[l]
-        s1 -= a1[l]
-        s2 -= a2[l]
-        s3 -= a3[l]
-        s4 -= a4[l]
-        s5 -= a5[l]
-        s6 -= a6[l]
-        s7 -= a7[l]
-        d0[i] = s0
-        d1[i] = s1
-        d2[i] = s2
-        d3[i] = s3
-        d4[i] = s4
-        d5[i] = s5
-        d6[i] = s6
-        d7[i] = s7
+        s0 -= src[a0, l]
+        s1 -= src[a1, l]
+        s2 -= src[a2, l]
+        s3 -= src[a3, l]
+        s4 -= src[a4, l]
+        s5 -= src[a5, l]
+        s6 -= src[a6, l]
+        s7 -= src[a7, l]
+        dst[d0, i] = s0
+        dst[d1, i] = s1
+        dst[d2, i] = s2
+        dst[d3, i] = s3
+        dst[d4, i] = s4
+        dst[d5, i] = s5
+        dst[d6, i] = s6
+        dst[d7, i] = s7
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -270,11 +274,10 @@ def _v2_emit(o, H, wc, work, S2, dec_y, out64, state):
     """Write every decimated output row equal to ``o`` from the final vertical running sums."""
     ii = state[0]
     if ii < 64 and dec_y[ii] == o:
-        s2 = work[S2]
         c = np.float32(_box_count(o, H, wc))
         while ii < 64 and dec_y[ii] == o:
             for j in range(64):
-                out64[ii, j] = s2[j] / c
+                out64[ii, j] = work[S2, j] / c
             ii += 1
         state[0] = ii
 
@@ -285,23 +288,21 @@ def _v2_push(i_in, H, wc, work, R2, S2, T, dec_y, out64, state):
     hc = wc // 2
     pc = wc - hc
     r2 = wc + 1
-    t = work[T]
-    s2 = work[S2]
-    slot = work[R2 + i_in % r2]
+    slot = R2 + i_in % r2
     for j in range(64):
-        slot[j] = t[j]
+        work[slot, j] = work[T, j]
     if i_in < hc:
         for j in range(64):
-            s2[j] += t[j]
+            work[S2, j] += work[T, j]
         return
     o = i_in - hc
     if o < pc:
         for j in range(64):
-            s2[j] += t[j]
+            work[S2, j] += work[T, j]
     else:
-        leave = work[R2 + (o - pc) % r2]
+        leave = R2 + (o - pc) % r2
         for j in range(64):
-            s2[j] = (s2[j] + t[j]) - leave[j]
+            work[S2, j] = (work[S2, j] + work[T, j]) - work[leave, j]
     _v2_emit(o, H, wc, work, S2, dec_y, out64, state)
 
 
@@ -313,13 +314,10 @@ def _h2_flush(work, VB, nvb, v2_first, W, wr, H2, sr, dr, CNT, dec_x, H, wc, R2,
         sr[k] = VB + kk
         dr[k] = H2 + kk
     _box_rows8_raw(work, sr, work, dr, W, wr)
-    cnt_h = work[CNT]
-    t = work[T]
     for k in range(nvb):
-        row = work[H2 + k]
         for j in range(64):
             x = dec_x[j]
-            t[j] = row[x] / cnt_h[x]
+            work[T, j] = work[H2 + k, x] / work[CNT, x]
         _v2_push(v2_first + k, H, wc, work, R2, S2, T, dec_y, out64, state)
 
 
@@ -329,45 +327,40 @@ def _v1_row(work, R1, r1, S1, VB, nvb, CNT, y, H, W, wc, has_enter, has_leave):
 
     The entering row ``y`` holds raw horizontal sums: it is first divided by the horizontal window
     counts (giving the first horizontal pass's output) and stored back, for when it leaves the window.
-    Without ``has_leave`` and with ``y < wc // 2`` this is phase 1 (accumulate, no output).
+    With ``y < wc // 2`` this is phase 1 (accumulate, no output).
     """
     hc = wc // 2
     pc = wc - hc
     i = y - hc
-    s1 = work[S1]
-    cnt_h = work[CNT]
+    cur = R1 + y % r1
     if has_enter and i < 0:
-        cur = work[R1 + y % r1]
         for x in range(W):
-            v = cur[x] / cnt_h[x]
-            cur[x] = v
-            s1[x] += v
+            v = work[cur, x] / work[CNT, x]
+            work[cur, x] = v
+            work[S1, x] += v
         return
     c = np.float32(_box_count(i, H, wc))
-    dst = work[VB + nvb]
+    dst = VB + nvb
+    leave = R1 + (i - pc) % r1
     if has_enter and has_leave:
-        cur = work[R1 + y % r1]
-        leave = work[R1 + (i - pc) % r1]
         for x in range(W):
-            v = cur[x] / cnt_h[x]
-            cur[x] = v
-            s = (s1[x] + v) - leave[x]
-            s1[x] = s
-            dst[x] = s / c
+            v = work[cur, x] / work[CNT, x]
+            work[cur, x] = v
+            s = (work[S1, x] + v) - work[leave, x]
+            work[S1, x] = s
+            work[dst, x] = s / c
     elif has_enter:
-        cur = work[R1 + y % r1]
         for x in range(W):
-            v = cur[x] / cnt_h[x]
-            cur[x] = v
-            s = s1[x] + v
-            s1[x] = s
-            dst[x] = s / c
+            v = work[cur, x] / work[CNT, x]
+            work[cur, x] = v
+            s = work[S1, x] + v
+            work[S1, x] = s
+            work[dst, x] = s / c
     else:
-        leave = work[R1 + (i - pc) % r1]
         for x in range(W):
-            s = s1[x] - leave[x]
-            s1[x] = s
-            dst[x] = s / c
+            s = work[S1, x] - work[leave, x]
+            work[S1, x] = s
+            work[dst, x] = s / c
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -387,12 +380,13 @@ def downsample_into(luma, rgb, mode, work, out64):
     out64 : float32[64, 64]
         Receives the blurred and decimated plane.
     """
-    if mode == 0:
+    if mode == MODE_LUMA:
         H = luma.shape[0]
         W = luma.shape[1]
     else:
         H = rgb.shape[0]
         W = rgb.shape[1]
+    flat = rgb.reshape((rgb.shape[0], 3 * rgb.shape[1]))
     wr = jarosz_window(W)
     wc = jarosz_window(H)
     hc = wc // 2
@@ -410,15 +404,11 @@ def downsample_into(luma, rgb, mode, work, out64):
     S2 = R2 + wc + 1  # running sums of the second vertical pass
     T = S2 + 1  # one decimated row (must be a separate row: work[T] is read while R2 rows change)
 
-    cnt_h = work[CNT]
     for x in range(W):
-        cnt_h[x] = np.float32(_box_count(x, W, wr))
-    s1 = work[S1]
-    for x in range(W):
-        s1[x] = 0.0
-    s2 = work[S2]
+        work[CNT, x] = np.float32(_box_count(x, W, wr))
+        work[S1, x] = 0.0
     for j in range(64):
-        s2[j] = 0.0
+        work[S2, j] = 0.0
     dec_x = np.empty(64, dtype=np.int64)
     dec_y = np.empty(64, dtype=np.int64)
     for j in range(64):
@@ -443,9 +433,9 @@ def downsample_into(luma, rgb, mode, work, out64):
         else:
             for k in range(nb):
                 if mode == MODE_RGB:
-                    luma_row_from_rgb(rgb, y0 + k, work[LB + k])
+                    luma_row_from_rgb(flat, y0 + k, W, work, LB + k)
                 else:
-                    luma_row_from_rgb_f64(rgb, y0 + k, work[LB + k])
+                    luma_row_from_rgb_f64(flat, y0 + k, W, work, LB + k)
             _box_rows8_raw(work, sr, work, dr, W, wr)
         for k in range(nb):
             y = y0 + k
@@ -467,9 +457,9 @@ def downsample_into(luma, rgb, mode, work, out64):
     if nvb > 0:
         _h2_flush(work, VB, nvb, v1_out, W, wr, H2, sr2, dr2, CNT, dec_x, H, wc, R2, S2, T, dec_y, out64, state)
     for o in range(H - hc, H):  # phase 4 of the second vertical pass
-        leave = work[R2 + (o - pc) % (wc + 1)]
+        leave = R2 + (o - pc) % (wc + 1)
         for j in range(64):
-            s2[j] = s2[j] - leave[j]
+            work[S2, j] = work[S2, j] - work[leave, j]
         _v2_emit(o, H, wc, work, S2, dec_y, out64, state)
 
 
@@ -608,11 +598,12 @@ def pdqf_into(luma, rgb, mode, shortcut, work, a64, tmp, b):
                 for x in range(64):
                     a64[y, x] = luma[y, x]
         else:
+            flat = rgb.reshape((64, 3 * 64))
             for y in range(64):
                 if mode == MODE_RGB:
-                    luma_row_from_rgb(rgb, y, a64[y])
+                    luma_row_from_rgb(flat, y, 64, a64, y)
                 else:
-                    luma_row_from_rgb_f64(rgb, y, a64[y])
+                    luma_row_from_rgb_f64(flat, y, 64, a64, y)
     else:
         downsample_into(luma, rgb, mode, work, a64)
     q = quality_64(a64)

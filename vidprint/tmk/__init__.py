@@ -30,7 +30,10 @@ from vidprint.tmk.score import (
     score,
 )
 
+from vidprint.tmk.video import hash_video
+
 __all__ = [
+    "hash_video",
     "FEATURE_DIM",
     "FPS",
     "IncompatibleDescriptorsError",

@@ -1,0 +1,253 @@
+"""Compact TMK profile (vidprint.tmk.compact): sizes, format, streaming, invariances, real videos."""
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vidprint.errors import HashFileError
+from vidprint.tmk import compact as C
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+CHAIR = SHARED / "reference-data" / "threatexchange" / "videos"
+CORPUS = SHARED / "corpus" / "videos"
+
+FPS = 15.0
+# Largest |quantized - float32| score difference measured by bench/tmk_profiles.py over ~11,000
+# real pairs was below 0.01 (level 2) and 0 (level 1: same int8 vector); allow some margin.
+QUANT_BOUND = 0.02
+
+
+def walk(n: int, seed: int, step: float = 0.3) -> np.ndarray:
+    """Random-walk PDQF-like features float32[n, 256] with a common offset (like natural PDQF)."""
+    r = np.random.default_rng(seed)
+    x = np.cumsum(r.standard_normal((n, 256)), axis=0) * step + r.standard_normal(256) * 5.0
+    return x.astype(np.float32)
+
+
+def desc(f: np.ndarray, t: np.ndarray | None = None, float_path: bool = False):
+    acc = C.CompactAccumulator()
+    acc.update(f, np.arange(len(f)) / FPS if t is None else t)
+    return acc.finalize_float() if float_path else acc.finalize()
+
+
+@pytest.fixture(scope="module")
+def base():
+    return walk(600, 1)
+
+
+# ------------------------------------------------------------------------------------------------
+# Sizes and format
+
+
+def test_sizes(base):
+    d = desc(base)
+    assert d.level1.shape == (128,) and d.level1.dtype == np.uint8 and d.level1.nbytes == 128
+    assert C.LEVEL1_BYTES == 128
+    assert C.LEVEL2_BYTES <= 16 * 1024
+    assert d.coeffs.dtype == np.int8 and d.coeffs.shape == (30, 2, 256)
+    blob = d.to_bytes()
+    assert len(blob) == C.HEADER_SIZE + C.LEVEL1_BYTES + C.LEVEL2_BYTES - 4  # dc_norm is in the header
+    assert len(blob) == 15748
+    assert blob[:4] == b"VPTC" and blob[4] == 1
+    assert blob[20:148] == d.level1.tobytes()
+    assert C.LEVEL1_INDEX[0] == 0 and len(set(C.LEVEL1_INDEX.tolist())) == 128
+    # the 128 lowest zig-zag frequencies: every kept (u, v) has u + v <= 15
+    u, v = np.divmod(C.LEVEL1_INDEX, 16)
+    assert (u + v).max() == 15 and np.sum(u + v <= 14) == 120
+
+
+def test_round_trip(base):
+    d = desc(base)
+    blob = d.to_bytes()
+    e = C.CompactDescriptor.from_bytes(blob)
+    assert e.to_bytes() == blob
+    assert np.array_equal(e.level1, d.level1) and np.array_equal(e.coeffs, d.coeffs)
+    assert np.array_equal(e.scales, d.scales)
+    assert e.frame_count == 600 and e.duration_s == pytest.approx(40.0, rel=1e-6)
+    s = C.compact_score(d, e)
+    assert s.level1 == pytest.approx(1.0) and s.level2 == pytest.approx(1.0)
+    # the float path serializes to its quantized form
+    assert desc(base, float_path=True).to_bytes() == blob
+
+
+def _patch(blob: bytes, offset: int, fmt: str, value) -> bytes:
+    b = bytearray(blob)
+    struct.pack_into(fmt, b, offset, value)
+    return bytes(b)
+
+
+@pytest.mark.parametrize(
+    "mutate, reason",
+    [
+        (lambda b: b[:10], "too short"),
+        (lambda b: b[:-1], "length"),
+        (lambda b: b + b"\0", "length"),
+        (lambda b: b"XXXX" + b[4:], "magic"),
+        (lambda b: _patch(b, 4, "<B", 2), "version"),
+        (lambda b: _patch(b, 5, "<B", 9), "level-1 code"),
+        (lambda b: _patch(b, 6, "<H", 0), "frequencies"),
+        (lambda b: _patch(b, 6, "<H", 31), "length"),
+        (lambda b: _patch(b, 12, "<f", float("nan")), "duration"),
+        (lambda b: _patch(b, 16, "<f", 3.0), "norm"),
+        (lambda b: _patch(b, 148, "<f", float("inf")), "scales"),
+        (lambda b: _patch(b, 152, "<f", -1.0), "scales"),
+    ],
+)
+def test_malformed(base, mutate, reason):
+    blob = desc(base).to_bytes()
+    with pytest.raises(HashFileError) as exc:
+        C.CompactDescriptor.from_bytes(mutate(blob), source="x.vptc")
+    assert reason in exc.value.reason and exc.value.source == "x.vptc"
+
+
+# ------------------------------------------------------------------------------------------------
+# Streaming
+
+
+def test_chunked_equals_one_update(base):
+    t = np.arange(len(base)) / FPS
+    acc = C.CompactAccumulator(num_bins=64)  # small: forces several merges mid-stream
+    for lo in range(0, len(base), 37):
+        acc.update(base[lo:lo + 37], t[lo:lo + 37])
+    one = C.CompactAccumulator(num_bins=64)
+    one.update(base, t)
+    assert acc.merges == one.merges > 0
+    a, b = acc.finalize(), one.finalize()
+    assert a.frame_count == b.frame_count == len(base)
+    # identical up to float summation order
+    s = C.compact_score(a, b)
+    assert s.level1 > 0.99999 and s.level2 > 0.99999
+    assert np.abs(a.coeffs.astype(int) - b.coeffs.astype(int)).max() <= 1
+
+
+def test_memory_flat_30_minutes():
+    n = 30 * 60 * 15
+    acc = C.CompactAccumulator()
+    shape0 = acc._sum.shape
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal(256)
+    for lo in range(0, n, 1500):  # a random walk, streamed in 100 s chunks
+        steps = rng.standard_normal((1500, 256)).cumsum(0) * 0.05 + x
+        x = steps[-1]
+        acc.update(steps.astype(np.float32), np.arange(lo, lo + 1500) / FPS)
+        assert acc._sum.shape == shape0 and acc.num_bins == C.NUM_BINS
+    assert acc.count == n
+    assert acc.width * acc.num_bins >= n / FPS  # the bins cover the whole video
+    assert acc.width <= 2 * (n / FPS) / acc.num_bins  # ... and no more than twice over
+    d = acc.finalize()
+    assert d.duration_s == pytest.approx(1800.0, rel=1e-6)
+    assert C.compact_score(d, d).level2 == pytest.approx(1.0)
+
+
+def test_update_validation():
+    acc = C.CompactAccumulator()
+    with pytest.raises(ValueError):
+        acc.update(np.zeros((3, 255), np.float32), np.arange(3.0))
+    with pytest.raises(ValueError):
+        acc.update(np.zeros((3, 256), np.float32), np.arange(2.0))
+    acc.update(np.ones((3, 256), np.float32), np.arange(3.0))
+    with pytest.raises(ValueError):
+        acc.update(np.ones((1, 256), np.float32), np.array([1.0]))  # goes back in time
+    empty = C.CompactAccumulator().finalize()
+    assert empty.frame_count == 0 and C.compact_score(empty, empty).level2 == 0.0
+
+
+# ------------------------------------------------------------------------------------------------
+# Invariances (synthetic features)
+
+
+@pytest.mark.parametrize("factor", [0.8, 1.25, 2.0])
+def test_speed_change_invariance(base, factor):
+    """A uniformly sped-up copy resampled back to 15 fps: the same signal on normalized time."""
+    n = int(len(base) / factor)
+    src = np.minimum(np.floor(np.arange(n) * factor).astype(int), len(base) - 1)
+    a, b = desc(base), desc(base[src])
+    s = C.compact_score(a, b)
+    assert s.level1 > 0.99 and s.level2 > 0.97
+    assert s.scale == pytest.approx(1.0, abs=0.01) and abs(s.offset) < 0.01
+
+
+def test_frame_rate_and_timestamps(base):
+    """The same content at 30 fps (frames duplicated) scores as itself."""
+    f30 = np.repeat(base, 2, axis=0)
+    s = C.compact_score(desc(base), desc(f30, np.arange(len(f30)) / 30.0))
+    assert s.level2 > 0.995
+
+
+@pytest.mark.parametrize("start, end", [(30, 570), (30, 600), (0, 570), (15, 585)])
+def test_trim_recovered_by_warp(base, start, end):
+    a, b = desc(base), desc(base[start:end])
+    s = C.compact_score(a, b)
+    assert s.level2 > 0.95
+    assert s.scale == pytest.approx((end - start) / 600, abs=0.011)
+    assert s.offset == pytest.approx(start / 600, abs=0.01)
+    r = C.compact_score(b, a)  # symmetric score, mirrored warp
+    assert r.level2 == pytest.approx(s.level2, abs=1e-9)
+
+
+def test_unrelated_random_walks_score_low(base):
+    a = desc(base)
+    for seed in range(2, 7):
+        s = C.compact_score(a, desc(walk(600, seed)))
+        assert s.level2 < 0.3
+        assert s.level1 < 0.3
+
+
+def test_quantized_close_to_float(base):
+    diffs = []
+    for seed in range(2, 6):
+        other = walk(450, seed)
+        for x, y in ((base, other), (base, base[20:580]), (base, base[::2])):
+            q = C.compact_score(desc(x), desc(y))
+            f = C.compact_score(desc(x, float_path=True), desc(y, float_path=True))
+            diffs.append(abs(q.level2 - f.level2))
+            assert q.level1 == f.level1
+    assert max(diffs) < QUANT_BOUND
+
+
+# ------------------------------------------------------------------------------------------------
+# Real videos
+
+
+def _features(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    from vidprint.decode import TMKSource, read_frames
+    from vidprint.pdqf import pdqf_luma_batch
+
+    fs, ts = [], []
+    for batch in read_frames(str(path), {"tmk": TMKSource()}):
+        fs.append(pdqf_luma_batch(np.ascontiguousarray(batch.luma)))
+        ts.append(batch.time)
+    return np.concatenate(fs), np.concatenate(ts)
+
+
+@pytest.fixture(scope="module")
+def real():
+    if not SHARED.is_dir():
+        pytest.skip(f"shared data folder {SHARED} is absent")
+    names = ["chair-19-sd-bar.mp4", "chair-22-sd-sepia-bar.mp4"]
+    out = {n: _features(CHAIR / n) for n in names}
+    out["chaplin"] = _features(CORPUS / "moviepy__media__chaplin.mp4")
+    return out
+
+
+def test_real_chair_variants_match(real):
+    f19, t19 = real["chair-19-sd-bar.mp4"]
+    fse, tse = real["chair-22-sd-sepia-bar.mp4"]
+    s = C.compact_score(desc(f19, t19), desc(fse, tse))
+    assert C.compact_is_match(s), s
+    # a 5% + 5% trim of the sepia variant, taken from its features, still matches
+    n = len(fse)
+    k = n // 20
+    tr = C.compact_score(desc(f19, t19), desc(fse[k:n - k], tse[k:n - k] - tse[k]))
+    assert C.compact_is_match(tr), tr
+
+
+def test_real_unrelated_does_not_match(real):
+    f19, t19 = real["chair-19-sd-bar.mp4"]
+    fc, tc = real["chaplin"]
+    s = C.compact_score(desc(f19, t19), desc(fc, tc))
+    assert not C.compact_is_match(s), s
+    assert s.level2 < C.COMPACT_LEVEL2_THRESHOLD
