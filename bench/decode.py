@@ -53,8 +53,9 @@ def pyav_reformat_64(paths):
 def source_only(paths, spec, work=None):
     for p in paths:
         for b in read_frames(p, {"s": spec}):
+            luma = b.luma  # conversion happens here (lazily, in the consumer's thread)
             if work is not None:
-                work(np.ascontiguousarray(b.luma))
+                work(np.ascontiguousarray(luma))
     return None
 
 

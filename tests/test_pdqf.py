@@ -314,6 +314,10 @@ def test_scratch_reuse(images):
     out = np.empty(256, np.float32)
     s.pdqf_luma_into(luma, out)
     np.testing.assert_array_equal(out, P.pdqf(rgb))
+    with pytest.raises(ValueError):  # a larger plane would overrun the workspace
+        s.hash_luma_into(np.zeros((luma.shape[0] + 1, luma.shape[1]), np.float32), words)
+    with pytest.raises(ValueError):
+        s.hash_luma_into(luma.astype(np.float64), words)
 
 
 def test_hash_object(expected, images):

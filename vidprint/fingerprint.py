@@ -18,7 +18,7 @@ import numpy as np
 from vidprint.decode import DecodeStats, FrameBatch, TMKSource, VideoInfo, VPDQSource, read_frames
 from vidprint.decode.container import Source, source_name
 from vidprint.pdqf import DIHEDRAL_NAMES, hash_luma_batch, hash_luma_dihedral_batch, pdqf_luma_batch
-from vidprint.tmk import TMKAccumulator, TMKDescriptor
+from vidprint.tmk import CompactAccumulator, CompactDescriptor, TMKAccumulator, TMKDescriptor
 from vidprint.vpdq import VPDQHash
 
 
@@ -28,15 +28,16 @@ class Fingerprint:
 
     source: str
     info: VideoInfo
-    tmk: TMKDescriptor | None
+    tmk: TMKDescriptor | None  # reference profile (Meta's .tmk)
+    compact: CompactDescriptor | None  # vidprint's compact profile, from the same frame features
     vpdq: VPDQHash | None
     decoded_frames: int
     vpdq_dihedral: dict[str, np.ndarray] | None  # variant name -> uint64[N, 4], frames as in ``vpdq``
     native_conversion: bool | None  # False: the pixel format went through libswscale (see decode.convert)
 
 
-def _tmk_features(batch: FrameBatch) -> np.ndarray:
-    return pdqf_luma_batch(np.ascontiguousarray(batch.luma))
+def _tmk_features(batch: FrameBatch) -> tuple[np.ndarray, np.ndarray]:
+    return pdqf_luma_batch(np.ascontiguousarray(batch.luma)), batch.time
 
 
 def _vpdq_hashes(batch: FrameBatch):
@@ -66,7 +67,7 @@ def fingerprint(
     Parameters
     ----------
     tmk, vpdq : bool
-        Which fingerprints to compute.
+        Which fingerprints to compute (``tmk`` gives both TMK profiles, reference and compact).
     every_seconds : float
         vPDQ sampling interval in seconds (0 = every frame, the reference default).
     size : int or None
@@ -89,11 +90,14 @@ def fingerprint(
     work: dict[str, Callable] = {"tmk": _tmk_features, "vpdq": _vpdq_dihedral_hashes if dihedral else _vpdq_hashes}
 
     acc = TMKAccumulator() if tmk else None
+    cacc = CompactAccumulator() if tmk else None
     vparts: list[tuple] = []
 
     def consume(key: str, result) -> None:
         if key == "tmk":
-            acc.update(result)
+            features, times = result
+            acc.update(features)
+            cacc.update(features, times)
         else:
             vparts.append(result)
 
@@ -130,6 +134,7 @@ def fingerprint(
         source=name,
         info=info,
         tmk=acc.finalize() if acc is not None else None,
+        compact=cacc.finalize() if cacc is not None else None,
         vpdq=vh,
         decoded_frames=max(stats.decoded.values()),
         vpdq_dihedral=variants,

@@ -299,7 +299,7 @@ class ScaleFilters:
     ``lum_rows`` / ``chr_rows`` (uint8[src rows]) flag the rows the vertical filters read.
     ``ramp`` and the ``*_idx`` arrays are the RGB lookup tables (see :func:`_rgb_tables`).
     ``h_*_pos_pad`` / ``h_*_coef_pad`` are the horizontal filters padded for the vector kernel
-    (outputs to a multiple of 16, taps to a multiple of 32, int16).
+    (outputs to a multiple of 16, taps to 8, 16 or a multiple of 32, int16). All arrays are read-only.
     """
 
     src_w: int
@@ -390,23 +390,25 @@ def scale_filters(src_w: int, src_h: int, dst_w: int, dst_h: int, method: str = 
     if vl[1].shape[1] <= 2 or vc[1].shape[1] <= 2:
         # libswscale uses its 1- and 2-tap vertical writers (different rounding) for these
         raise ValueError(f"vertical filters of <= 2 taps ({src_h} -> {dst_h}) are not supported")
-    ramp, r_idx, gu_idx, gv_idx, b_idx = _rgb_tables(full_range)
-    return ScaleFilters(
-        src_w, src_h, dst_w, dst_h, method, full_range, x86_simd,
-        hl[0], hl[1], hc[0], hc[1], vl[0], vl[1], vc[0], vc[1],
+    arrays = (
+        *hl, *hc, *vl, *vc,
         _rows_read(vl[0], vl[1], src_h), _rows_read(vc[0], vc[1], chr_src_h),
-        ramp, r_idx, gu_idx, gv_idx, b_idx,
+        *_rgb_tables(full_range),
         *_padded_taps(*hl), *_padded_taps(*hc),
     )
+    for a in arrays:
+        a.setflags(write=False)  # shared by every caller through the cache
+    return ScaleFilters(src_w, src_h, dst_w, dst_h, method, full_range, x86_simd, *arrays)
 
 
 # --------------------------------------------------------------------------------------------------
 # Kernels
 #
-# Horizontal pass: a hand-written LLVM vector kernel (Numba intrinsic). Pixels and 14-bit taps are int16,
-# products are summed exactly in int32 (the pmaddwd / vpdpwssd pattern that LLVM selects on x86), 32 taps
-# per vector, 16 outputs per block; the 16 partial-sum vectors of a block are reduced together by a
-# shuffle tree. Integer sums are exact in any order, so this is libswscale's hScale8To15 bit for bit.
+# Horizontal pass: a hand-written LLVM vector kernel (Numba intrinsic). Pixels and 14-bit taps are
+# int16, products are summed exactly in int32 (the pmaddwd / vpdpwssd pattern that LLVM selects on x86),
+# 8, 16 or 32 taps per vector load, 16 outputs per block; the 16 partial-sum vectors of a block are
+# reduced together by a shuffle tree. Integer sums are exact in any order, so this is libswscale's
+# hScale8To15 bit for bit.
 # Vertical pass: float64 accumulation (products < 2**28, sums < 2**33: exact) vectorised across columns.
 
 _BLOCK_OUT = 16  # outputs per horizontal block
@@ -538,16 +540,34 @@ def _chunk(padded_taps):
 
 @njit(cache=True, nogil=True)
 def _vscale_row(lines, pos, coef, y, acc, out):
-    """Vertical filter of output row ``y``: ``out[x] = ((1 << 18) + sum_j coef[y, j] * line_j[x]) >> 19``."""
+    """Vertical filter of output row ``y``: ``out[x] = ((1 << 18) + sum_j coef[y, j] * line_j[x]) >> 19``.
+
+    Four taps per pass over the row (fewer accumulator round trips); float64 keeps every sum exact.
+    """
     p = pos[y]
     n = out.shape[0]
+    taps = coef.shape[1]
     for x in range(n):
         acc[x] = 262144.0
-    for j in range(coef.shape[1]):
-        c = np.float64(coef[y, j])
-        line = lines[p + j]
+    j = 0
+    while j + 4 <= taps:
+        c0 = np.float64(coef[y, j])
+        c1 = np.float64(coef[y, j + 1])
+        c2 = np.float64(coef[y, j + 2])
+        c3 = np.float64(coef[y, j + 3])
+        l0 = lines[p + j]
+        l1 = lines[p + j + 1]
+        l2 = lines[p + j + 2]
+        l3 = lines[p + j + 3]
         for x in range(n):
-            acc[x] += c * np.float64(line[x])
+            acc[x] += (c0 * np.float64(l0[x]) + c1 * np.float64(l1[x])) + (c2 * np.float64(l2[x]) + c3 * np.float64(l3[x]))
+        j += 4
+    while j < taps:
+        c0 = np.float64(coef[y, j])
+        l0 = lines[p + j]
+        for x in range(n):
+            acc[x] += c0 * np.float64(l0[x])
+        j += 1
     for x in range(n):
         out[x] = np.int32(math.floor(acc[x] * (1.0 / 524288.0)))
 

@@ -30,14 +30,15 @@ from vidprint.decode.convert import LumaConverter
 from vidprint.decode.sources import TMKSource, VPDQSource
 from vidprint.errors import DecodeError
 
-#: A batch holds at most this many luminance pixels (float32: 4 bytes each), and at most 64 frames.
+#: A batch holds at most 64 frames, this many output pixels (float32 luma: 4 bytes each), and
+#: decoded frames of this many source pixels (YUV 4:2:0: 1.5 bytes each) until it is converted.
 BATCH_PIXELS = 4_000_000
+SOURCE_PIXELS = 16_000_000
 MAX_BATCH_FRAMES = 64
 #: Refuse frames larger than this many pixels (a 16K x 16K frame); a corrupt header can claim anything.
 MAX_FRAME_PIXELS = 16384 * 16384
 
 
-@dataclass(frozen=True)
 class FrameBatch:
     """Consecutive sampled frames of one source.
 
@@ -45,18 +46,41 @@ class FrameBatch:
     ----------
     source : str
         The key the source was given in :func:`read_frames`.
-    luma : float32[n, h, w]
-        PDQ luminance (0..255) of each frame.
     index : int64[n]
         TMK: position in the resampled stream (0, 1, 2, ...); vPDQ: the decoder's frame number.
     time : float64[n]
         Seconds: ``index / fps`` of the source's own clock (see each source's docstring).
+    luma : float32[n, h, w]
+        PDQ luminance (0..255) of each frame. Computed on first access, by vidprint's nogil kernels:
+        touch it from a worker thread to convert batches in parallel while decoding goes on.
     """
 
-    source: str
-    luma: np.ndarray
-    index: np.ndarray
-    time: np.ndarray
+    __slots__ = ("source", "index", "time", "_frames", "_shape", "_converter", "_luma")
+
+    def __init__(self, source: str, index: np.ndarray, time: np.ndarray, frames: list,
+                 shape: tuple[int, int], converter: LumaConverter):
+        self.source = source
+        self.index = index
+        self.time = time
+        self._frames = frames  # decoded frames, one per row (TMK repeats share one object)
+        self._shape = shape
+        self._converter = converter
+        self._luma: np.ndarray | None = None
+
+    @property
+    def luma(self) -> np.ndarray:
+        if self._luma is None:
+            out = np.empty((len(self._frames), *self._shape), np.float32)
+            prev = None
+            for i, frame in enumerate(self._frames):
+                if frame is prev:
+                    out[i] = out[i - 1]
+                else:
+                    self._converter(frame, out[i])
+                prev = frame
+            self._luma = out
+            self._frames = []  # release the decoder's buffers
+        return self._luma
 
     def __len__(self) -> int:
         return int(self.index.shape[0])
@@ -64,16 +88,22 @@ class FrameBatch:
 
 @dataclass
 class DecodeStats:
-    """Filled in while decoding: per source, the number of frames it emitted and decoded."""
+    """Filled in while decoding: per source, the stream info and the frames decoded and emitted."""
 
     info: dict[str, VideoInfo] = field(default_factory=dict)
     decoded: dict[str, int] = field(default_factory=dict)
     emitted: dict[str, int] = field(default_factory=dict)
-    native_conversion: dict[str, bool | None] = field(default_factory=dict)
+    converters: dict[str, LumaConverter] = field(default_factory=dict)
+
+    @property
+    def native_conversion(self) -> dict[str, bool | None]:
+        """Per source: True if vidprint's own kernels converted its frames, False if libswscale did
+        (a pixel format without a native path), None if nothing was converted yet."""
+        return {k: c.native for k, c in self.converters.items()}
 
 
 class _Sampler:
-    """Per-source state: frame choice, conversion, batching."""
+    """Per-source state: frame choice and batching (conversion happens in :attr:`FrameBatch.luma`)."""
 
     def __init__(self, key: str, spec, info: VideoInfo, start_s: float):
         self.key = key
@@ -82,12 +112,12 @@ class _Sampler:
         self.decoded = 0
         self.emitted = 0
         self.converter: LumaConverter | None = None
-        self._buf: np.ndarray | None = None
+        self._frames: list = []
         self._idx: list[int] = []
         self._time: list[float] = []
+        self._shape: tuple[int, int] | None = None
+        self._rows = 0
         self._prev_frame = None  # previous decoded frame: the CFR rule may repeat it
-        self._last_frame = None  # the frame whose luminance is in self._last_luma
-        self._last_luma: np.ndarray | None = None
         if isinstance(spec, TMKSource):
             self.cfr = CFRResampler(spec.fps, start_s, info.fps)
         else:
@@ -96,52 +126,33 @@ class _Sampler:
             self.stride = spec.stride(info.fps)
             self.fps32 = np.float32(info.fps)
 
-    def _row(self, shape: tuple[int, int]) -> np.ndarray:
-        """The next free row of the current batch buffer (a fresh buffer after every flush)."""
-        if self._buf is None or self._buf.shape[1:] != shape:
-            if self._idx:  # a size change mid-stream ends the batch early
-                raise AssertionError("flush before changing frame size")
-            rows = max(1, min(MAX_BATCH_FRAMES, BATCH_PIXELS // (shape[0] * shape[1])))
-            self._buf = np.empty((rows, *shape), np.float32)
-        return self._buf[len(self._idx)]
-
     def _emit(self, frame, index: int, time: float, out: list[FrameBatch]) -> None:
-        """Append one output frame showing ``frame``; convert it unless it is the last one converted."""
-        if frame is self._last_frame:
-            row = self._row(self._last_luma.shape)
-            row[...] = self._last_luma
-        else:
-            if self.converter is None:
-                rotation = _frame_rotation(frame) if self.spec.autorotate else 0
-                size = (self.spec.size, self.spec.size) if self.spec.size else None
-                self.converter = LumaConverter(size, self.spec.scaler, rotation)
-            shape = self.converter.out_shape(frame)
+        """Append one output frame showing ``frame``."""
+        if self.converter is None:
+            rotation = _frame_rotation(frame) if self.spec.autorotate else 0
+            size = (self.spec.size, self.spec.size) if self.spec.size else None
+            self.converter = LumaConverter(size, self.spec.scaler, rotation)
+        shape = self.converter.out_shape(frame)
+        if shape != self._shape:
             if shape[0] * shape[1] > MAX_FRAME_PIXELS:
                 raise DecodeError(self.info.source, f"frame of {frame.width}x{frame.height} is too large")
-            if self._buf is not None and self._buf.shape[1:] != shape and self._idx:
-                out.append(self._flush())
-            row = self._row(shape)
-            self.converter(frame, row)
-            self._last_frame = frame
-        self._last_luma = row
+            self._flush(out)  # a size change mid-stream ends the batch early
+            self._shape = shape
+            self._rows = max(1, min(MAX_BATCH_FRAMES, BATCH_PIXELS // (shape[0] * shape[1]),
+                                    SOURCE_PIXELS // max(1, frame.width * frame.height)))
+        self._frames.append(frame)
         self._idx.append(index)
         self._time.append(time)
         self.emitted += 1
-        if len(self._idx) == self._buf.shape[0]:
-            out.append(self._flush())
+        if len(self._idx) == self._rows:
+            self._flush(out)
 
-    def _flush(self) -> FrameBatch | None:
-        if not self._idx:
-            return None
-        n = len(self._idx)
-        batch = FrameBatch(self.key, self._buf[:n], np.asarray(self._idx, dtype=np.int64),
-                           np.asarray(self._time, dtype=np.float64))
-        # Handed-out batches are never written again: the next frame gets a fresh buffer.
-        self._buf = None
-        self._idx, self._time = [], []
-        if self._last_luma is not None:
-            self._last_luma = self._last_luma.copy()
-        return batch
+    def _flush(self, out: list[FrameBatch]) -> None:
+        if self._idx:
+            out.append(FrameBatch(self.key, np.asarray(self._idx, dtype=np.int64),
+                                  np.asarray(self._time, dtype=np.float64), self._frames, self._shape,
+                                  self.converter))
+            self._frames, self._idx, self._time = [], [], []
 
     def push(self, frame) -> list[FrameBatch]:
         n = self.decoded
@@ -164,9 +175,11 @@ class _Sampler:
             self._emit(frame, n, float(np.float32(n) / self.fps32), out)
         return out
 
-    def finish(self) -> FrameBatch | None:
-        self._prev_frame = self._last_frame = None
-        return self._flush()
+    def finish(self) -> list[FrameBatch]:
+        self._prev_frame = None
+        out: list[FrameBatch] = []
+        self._flush(out)
+        return out
 
 
 def _frame_rotation(frame) -> int:
@@ -234,12 +247,11 @@ def read_frames(
             if declared and packets[s.info.stream_index] < declared:
                 raise DecodeError(name, f"truncated: the container declares {declared} video frames, "
                                         f"only {packets[s.info.stream_index]} could be read")
-            b = s.finish()
-            if b is not None:
-                yield b
+            yield from s.finish()
             stats.decoded[s.key] = s.decoded
             stats.emitted[s.key] = s.emitted
-            stats.native_conversion[s.key] = s.converter.native if s.converter else None
+            if s.converter is not None:
+                stats.converters[s.key] = s.converter
             if s.decoded == 0:
                 raise DecodeError(name, "no decodable video frames")
     finally:

@@ -109,18 +109,26 @@ class Scratch:
     dummy_rgb: np.ndarray = field(default_factory=lambda: _DUMMY_RGB)  # uint8[0, 0, 3], unused source
     dummy_luma: np.ndarray = field(default_factory=lambda: _DUMMY_LUMA)  # float32[0, 0], unused source
 
+    def _check(self, luma: np.ndarray) -> np.ndarray:
+        # the kernels do no bounds checking: a plane larger than the workspace would overrun it
+        if luma.shape != (self.h, self.w) or luma.dtype != np.float32 or not luma.flags.c_contiguous:
+            raise ValueError(
+                f"expected a C-contiguous float32[{self.h}, {self.w}] luma plane, got {luma.dtype}{list(luma.shape)}"
+            )
+        return _readonly(luma)
+
     def hash_luma_into(self, luma: np.ndarray, words: np.ndarray) -> int:
         """PDQ of ``luma`` float32[h, w] (C-contiguous) into ``words`` uint64[4]; returns the quality."""
         return int(
             _kernels.hash_into(
-                _readonly(luma), self.dummy_rgb, _kernels.MODE_LUMA, self.work, self.a64, self.tmp, self.b, self.median, words
+                self._check(luma), self.dummy_rgb, _kernels.MODE_LUMA, self.work, self.a64, self.tmp, self.b, self.median, words
             )
         )
 
     def pdqf_luma_into(self, luma: np.ndarray, coeffs: np.ndarray) -> int:
         """PDQF of ``luma`` float32[h, w] into ``coeffs`` float32[256]; returns the quality."""
         q = _kernels.pdqf_into(
-            _readonly(luma), self.dummy_rgb, _kernels.MODE_LUMA, True, self.work, self.a64, self.tmp, self.b
+            self._check(luma), self.dummy_rgb, _kernels.MODE_LUMA, True, self.work, self.a64, self.tmp, self.b
         )
         coeffs[:] = self.b.reshape(256)
         return int(q)

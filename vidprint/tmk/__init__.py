@@ -7,6 +7,18 @@
   :func:`is_match`: two-level pair scoring with the reference thresholds.
 """
 from vidprint.tmk.accumulate import TMKAccumulator, tmk_from_features
+from vidprint.tmk.compact import (
+    COMPACT_LEVEL1_THRESHOLD,
+    COMPACT_LEVEL2_THRESHOLD,
+    CompactAccumulator,
+    CompactDescriptor,
+    CompactScore,
+    compact_from_features,
+    compact_is_match,
+    compact_level1,
+    compact_level2,
+    compact_score,
+)
 from vidprint.tmk.descriptor import TMKDescriptor, read
 from vidprint.tmk.params import (
     FEATURE_DIM,
@@ -33,6 +45,16 @@ from vidprint.tmk.score import (
 from vidprint.tmk.video import hash_video
 
 __all__ = [
+    "COMPACT_LEVEL1_THRESHOLD",
+    "COMPACT_LEVEL2_THRESHOLD",
+    "CompactAccumulator",
+    "CompactDescriptor",
+    "CompactScore",
+    "compact_from_features",
+    "compact_is_match",
+    "compact_level1",
+    "compact_level2",
+    "compact_score",
     "hash_video",
     "FEATURE_DIM",
     "FPS",
