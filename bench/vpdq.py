@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+# this folder holds bench/vpdq.py, which would shadow PyPI's vpdq: import from the repo root instead
+sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 
 import vidprint.vpdq as vv  # noqa: E402
 from vidprint.pdqf.hash import hexes_to_words  # noqa: E402

@@ -251,3 +251,28 @@ def test_real_unrelated_does_not_match(real):
     s = C.compact_score(desc(f19, t19), desc(fc, tc))
     assert not C.compact_is_match(s), s
     assert s.level2 < C.COMPACT_LEVEL2_THRESHOLD
+
+
+def test_level1_many_equals_pairwise(base):
+    descs = [desc(walk(200, s)) for s in range(6)] + [desc(base)]
+    codes = np.stack([d.level1_int8 for d in descs])
+    many = C.compact_level1_many(descs[-1], codes)
+    np.testing.assert_allclose(many, [C.compact_level1(descs[-1], d) for d in descs], atol=1e-6)
+    assert many[-1] == pytest.approx(1.0, abs=1e-6)
+    zero = np.zeros((1, C.LEVEL1_BYTES), np.int8)
+    assert C.compact_level1_many(descs[0], zero)[0] == 0.0
+    with pytest.raises(ValueError):
+        C.compact_level1_many(descs[0], codes[:, :64])
+
+
+def test_hash_video_gives_both_profiles_from_one_pass(real):
+    import vidprint.tmk as tmk
+    from vidprint.fingerprint import fingerprint
+
+    fp = fingerprint(CHAIR / "chair-19-sd-bar.mp4", vpdq=False)
+    f19, t19 = real["chair-19-sd-bar.mp4"]
+    assert fp.compact.to_bytes() == desc(f19, t19).to_bytes()
+    assert fp.vpdq is None and fp.tmk.frame_count == fp.compact.frame_count == len(f19)
+    assert tmk.hash_video(CHAIR / "chair-19-sd-bar.mp4", profile="compact").to_bytes() == fp.compact.to_bytes()
+    with pytest.raises(ValueError, match="profile"):
+        tmk.hash_video(CHAIR / "chair-19-sd-bar.mp4", profile="fast")

@@ -7,9 +7,10 @@ unrelated content.
 from __future__ import annotations
 
 import io
+import itertools
 import os
 from fractions import Fraction
-from typing import BinaryIO, Sequence
+from typing import BinaryIO, Iterable, Sequence
 
 import av
 import numpy as np
@@ -51,7 +52,7 @@ def scene_frames(seed: int, n_frames: int, width: int, height: int, fps: float =
 
 def write_video(
     dst: "str | os.PathLike[str] | BinaryIO",
-    frames: Sequence[np.ndarray] | "np.ndarray",
+    frames: Iterable[np.ndarray],
     fps: float = 30.0,
     *,
     codec: str = "libx264",
@@ -61,7 +62,7 @@ def write_video(
     rotation: int | None = None,
     crf: int = 18,
 ) -> None:
-    """Encode RGB frames to ``dst`` (a path or a binary file object).
+    """Encode RGB frames (any iterable: a generator streams) to ``dst`` (a path or a binary file object).
 
     ``times`` (seconds, increasing) gives each frame its own presentation time: a variable frame
     rate. ``rotation`` writes a display matrix (degrees counter-clockwise) the way phones do.
@@ -74,7 +75,8 @@ def write_video(
     try:
         rate = Fraction(fps).limit_denominator(1001)
         stream = out.add_stream(codec, rate=rate)
-        first = frames[0]
+        frames = iter(frames)
+        first = next(frames)
         stream.height, stream.width = first.shape[:2]
         stream.pix_fmt = pix_fmt
         if codec == "libx264":
@@ -83,7 +85,7 @@ def write_video(
             stream.codec_context.time_base = Fraction(1, 90000)
         if rotation:
             stream.set_display_rotation(rotation)
-        for i, rgb in enumerate(frames):
+        for i, rgb in enumerate(itertools.chain([first], frames)):
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
             if times is not None:
                 frame.pts = int(round(times[i] * 90000))

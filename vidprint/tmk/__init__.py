@@ -16,6 +16,7 @@ from vidprint.tmk.compact import (
     compact_from_features,
     compact_is_match,
     compact_level1,
+    compact_level1_many,
     compact_level2,
     compact_score,
 )
@@ -53,6 +54,7 @@ __all__ = [
     "compact_from_features",
     "compact_is_match",
     "compact_level1",
+    "compact_level1_many",
     "compact_level2",
     "compact_score",
     "hash_video",

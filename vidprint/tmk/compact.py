@@ -96,6 +96,7 @@ import numpy as np
 from scipy.special import i0
 
 from vidprint.errors import HashFileError
+from vidprint.tmk._kernels import level1_int8_batch
 
 FEATURE_DIM = 256
 LEVEL1_DIM = 128
@@ -436,6 +437,21 @@ def compact_level1(a: CompactDescriptor, b: CompactDescriptor) -> float:
     if nu == 0.0 or nv == 0.0:
         return 0.0
     return float((u @ v) / (nu * nv))
+
+
+def compact_level1_many(query: CompactDescriptor, codes: np.ndarray) -> np.ndarray:
+    """Level 1 of one query against many descriptors at once, for a prefilter scan.
+
+    ``codes`` is ``int8[N, 128]``, the stacked :attr:`CompactDescriptor.level1_int8` of the
+    candidates (128 bytes each: 1M descriptors = 128 MB). Returns ``float32[N]`` cosines, equal to
+    :func:`compact_level1` pair by pair.
+    """
+    codes = np.ascontiguousarray(codes, dtype=np.int8)
+    if codes.ndim != 2 or codes.shape[1] != LEVEL1_BYTES:
+        raise ValueError(f"codes must be int8[N, {LEVEL1_BYTES}], got {codes.shape}")
+    out = np.empty(codes.shape[0], dtype=np.float32)
+    level1_int8_batch(np.ascontiguousarray(query.level1_int8), codes, out)
+    return out
 
 
 @lru_cache(maxsize=8)
