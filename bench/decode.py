@@ -18,24 +18,11 @@ from pathlib import Path
 import av
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from _common import REFERENCE_VIDEOS as DEFAULT, decode_only, use_repo_package
 
+use_repo_package()
 from vidprint.decode import TMKSource, VPDQSource, read_frames  # noqa: E402
 from vidprint.pdqf import hash_luma_batch, pdqf_luma_batch  # noqa: E402
-
-DEFAULT = ROOT.parent / "shared" / "reference-data" / "threatexchange" / "videos"
-
-
-def decode_only(paths):
-    n = 0
-    for p in paths:
-        with av.open(str(p)) as c:
-            s = c.streams.video[0]
-            s.codec_context.thread_type = "AUTO"
-            for _ in c.decode(s):
-                n += 1
-    return n
 
 
 def pyav_reformat_64(paths):

@@ -10,22 +10,17 @@ vPDQ, every frame, ``thread_count=0``) and PyPI ``tmkpy`` (C++ TMK+PDQF, driving
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import statistics
 import sys
 import time
 from pathlib import Path
 
-import av
 
-ROOT = Path(__file__).resolve().parents[1]
-# this folder holds bench/vpdq.py, which would shadow PyPI's vpdq: import from the repo root instead
-sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
+from _common import REFERENCE_VIDEOS as DEFAULT, decode_only, quiet_stderr, use_repo_package
 
+use_repo_package()
 from vidprint.fingerprint import fingerprint  # noqa: E402
-
-DEFAULT = ROOT.parent / "shared" / "reference-data" / "threatexchange" / "videos"
 
 try:
     import vpdq as ref_vpdq
@@ -38,16 +33,6 @@ except ImportError:  # pragma: no cover
 FFMPEG = shutil.which("ffmpeg")
 
 
-def decode_only(paths):
-    n = 0
-    for p in paths:
-        with av.open(str(p)) as c:
-            s = c.streams.video[0]
-            s.codec_context.thread_type = "AUTO"
-            n += sum(1 for _ in c.decode(s))
-    return n
-
-
 def vidprint_full(paths):
     return sum(fingerprint(p).decoded_frames for p in paths)
 
@@ -57,16 +42,8 @@ def ref_vpdq_all(paths):
 
 
 def ref_tmk_all(paths):
-    # tmkpy's ffmpeg child writes progress to our stderr: silence it for the timing
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
+    with quiet_stderr():  # tmkpy's ffmpeg child writes progress there
         return sum(tmkpy.hashVideo(str(p), FFMPEG).getFrameFeatureCount() for p in paths)
-    finally:
-        os.dup2(saved, 2)
-        os.close(devnull)
-        os.close(saved)
 
 
 def main() -> int:

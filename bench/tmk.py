@@ -24,11 +24,13 @@ from typing import Callable
 
 import numpy as np
 
-import vidprint.tmk as tmk
+from _common import REFERENCE_VIDEOS as VIDEO_DIR, decode_only, quiet_stderr, use_repo_package
+
+use_repo_package()
+import vidprint.tmk as tmk  # noqa: E402
 
 REFERENCE_MS_PER_LEVEL2_PAIR = 4.5  # reference C++ tmkpy, as stated in the project brief
 TMK_DIR = Path(__file__).resolve().parents[2] / "shared" / "reference-data" / "threatexchange" / "tmk"
-VIDEO_DIR = TMK_DIR.parent / "videos"
 
 
 def _median_time(fn: Callable[[], object], repeats: int) -> float:
@@ -121,30 +123,18 @@ def bench_accumulate(frames: int, repeats: int) -> dict[str, float]:
 
 def bench_hashing(repeats: int) -> dict[str, float]:
     """Frames/s of TMK hashing (both profiles, one pass) next to decode-only, on the reference videos."""
-    import av
-
     from vidprint.fingerprint import fingerprint
 
     paths = sorted(VIDEO_DIR.glob("*.mp4"))
     if not paths:
         print("hashing: reference videos not found, skipped")
         return {}
-
-    def decode():
-        n = 0
-        for p in paths:
-            with av.open(str(p)) as c:
-                st = c.streams.video[0]
-                st.codec_context.thread_type = "AUTO"
-                n += sum(1 for _ in c.decode(st))
-        return n
-
-    frames = decode()
+    frames = decode_only(paths)
     fingerprint(paths[0], vpdq=False)  # warm-up
     t_dec, t_tmk = [], []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        decode()
+        decode_only(paths)
         t_dec.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         for p in paths:
@@ -187,14 +177,8 @@ def bench_tmkpy(repeats: int) -> dict[str, float]:
     if not ffmpeg or not paths:
         print("tmkpy: needs /usr/bin/ffmpeg and the reference videos; skipped")
         return {}
-    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    try:
+    with quiet_stderr():  # its ffmpeg child prints progress there
         vs = [tmkpy.hashVideo(str(p), ffmpeg) for p in paths]
-    finally:
-        os.dup2(saved, 2)
-        os.close(devnull)
-        os.close(saved)
     pairs = list(itertools.combinations(vs, 2)) * 5
     t = _median_time(lambda: [tmkpy.TMKFeatureVectors.computeLevel2Score(a, b) for a, b in pairs], repeats)
     ms = t / len(pairs) * 1e3

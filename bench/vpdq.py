@@ -18,14 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-# this folder holds bench/vpdq.py, which would shadow PyPI's vpdq: import from the repo root instead
-sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
+from _common import REFERENCE_VIDEOS as DEFAULT, use_repo_package
 
+use_repo_package()
 import vidprint.vpdq as vv  # noqa: E402
 from vidprint.pdqf.hash import hexes_to_words  # noqa: E402
-
-DEFAULT = ROOT.parent / "shared" / "reference-data" / "threatexchange" / "videos"
 
 try:
     import vpdq as ref_vpdq

@@ -36,6 +36,23 @@ def test_hash_writes_every_good_file_and_reports_the_bad_one(videos, tmp_path, c
     assert not (tmp_path / "tmk" / "broken.tmk").exists()
 
 
+def test_hash_prunes_and_records_it(videos, tmp_path):
+    assert main(["hash", str(videos / "a.mp4"), "--vpdq-dir", str(tmp_path), "--prune-distance", "31",
+                 "--min-quality", "50", "-q"]) == 0
+    vh = vpdq.read(tmp_path / "a.txt")
+    assert vh.pruned["distance"] == 31 and vh.pruned["min_quality"] == 50
+    assert vh.pruned["input_frames"] == 45 and vh.pruned["kept_frames"] == len(vh) < 45
+
+
+def test_compare_finds_a_mirrored_copy(videos, tmp_path, capsys):
+    from vidprint.synth import scene_frames as frames
+
+    write_video(tmp_path / "m.mp4", [f[:, ::-1] for f in frames(21, 45, 160, 120)], 30)
+    assert main(["compare", str(tmp_path / "m.mp4"), str(videos / "a.mp4"), "--dihedral"]) == 0
+    out = capsys.readouterr().out
+    assert "transform flipy" in out
+
+
 def test_compare_files_and_videos(videos, tmp_path, capsys):
     main(["hash", str(videos / "a.mp4"), str(videos / "b.mp4"), "--tmk-dir", str(tmp_path), "-q"])
     capsys.readouterr()

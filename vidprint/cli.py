@@ -20,6 +20,7 @@ def _out_name(video: str) -> str:
 
 
 def cmd_hash(args: argparse.Namespace) -> int:
+    import vidprint.vpdq as vpdq
     from vidprint.fingerprint import fingerprint
 
     want_tmk, want_vpdq = bool(args.tmk_dir or args.compact_dir), bool(args.vpdq_dir)
@@ -50,8 +51,11 @@ def cmd_hash(args: argparse.Namespace) -> int:
             p.write_bytes(fp.compact.to_bytes())
             written.append(str(p))
         if fp.vpdq is not None:
+            vh = fp.vpdq
+            if args.prune_distance is not None or args.min_quality is not None:
+                vh = vpdq.prune(vh, distance=args.prune_distance, min_quality=args.min_quality)
             p = Path(args.vpdq_dir) / f"{_out_name(video)}.txt"
-            fp.vpdq.write(p)
+            vh.write(p)
             written.append(str(p))
         if not args.quiet:
             say(f"{video}: {fp.decoded_frames} frames in {time.perf_counter() - t0:.2f} s -> " + ", ".join(written))
@@ -73,29 +77,29 @@ def _progress(items, quiet: bool):
     return bar, lambda msg: bar.write(msg, file=sys.stderr)
 
 
-def _load(path: str):
-    """A video or hash file -> (reference TMK, compact TMK, vPDQ), each None when not available."""
+def _load(path: str, dihedral: bool = False):
+    """A video or hash file -> (reference TMK, compact TMK, vPDQ, vPDQ dihedral variants or None)."""
     import vidprint.tmk as tmk
     import vidprint.vpdq as vpdq
 
     suffix = Path(path).suffix.lower()
     if suffix == ".tmk":
-        return tmk.read(path), None, None
+        return tmk.read(path), None, None, None
     if suffix == ".vptc":
-        return None, tmk.CompactDescriptor.from_bytes(Path(path).read_bytes(), source=path), None
+        return None, tmk.CompactDescriptor.from_bytes(Path(path).read_bytes(), source=path), None, None
     if suffix == ".txt":
-        return None, None, vpdq.read(path)
+        return None, None, vpdq.read(path), None
     from vidprint.fingerprint import fingerprint
 
-    fp = fingerprint(path)
-    return fp.tmk, fp.compact, fp.vpdq
+    fp = fingerprint(path, dihedral=dihedral)
+    return fp.tmk, fp.compact, fp.vpdq, fp.vpdq_dihedral
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
     import vidprint.tmk as tmk
     import vidprint.vpdq as vpdq
 
-    (ta, ca, va), (tb, cb, vb) = _load(args.a), _load(args.b)
+    (ta, ca, va, dihedral), (tb, cb, vb, _) = _load(args.a, args.dihedral), _load(args.b)
     print(f"A: {args.a}\nB: {args.b}")
     compared = False
     if ta is not None and tb is not None:
@@ -115,13 +119,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
         m = vpdq.match(va, vb)
         print(f"vPDQ           A frames matched {m.query_pct:.1f}%  B frames matched {m.compared_pct:.1f}%  "
               f"(distance <= {vpdq.DISTANCE_THRESHOLD}, quality >= {vpdq.QUALITY_THRESHOLD})")
-        segments = vpdq.align(va, vb)
+        segments = vpdq.align(va, vb, dihedral=dihedral)
         if not segments:
             print("               no temporal alignment of A inside B")
         for seg in segments:
             print(f"               A {seg.query_start_s:7.2f}-{seg.query_end_s:7.2f} s  ~  "
                   f"B {seg.compared_start_s:7.2f}-{seg.compared_end_s:7.2f} s  "
-                  f"speed {seg.speed:.3f}  frames {seg.matched_frames}  score {seg.score:.3f}")
+                  f"speed {seg.speed:.3f}  frames {seg.matched_frames}  score {seg.score:.3f}"
+                  + (f"  transform {seg.transform}" if dihedral else ""))
         compared = True
     if not compared:
         print("nothing comparable: give two videos or two hash files of the same kind", file=sys.stderr)
@@ -146,12 +151,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--vpdq-dir", help="write NAME.txt (reference vPDQ text) here")
     p.add_argument("--every-seconds", type=float, default=0.0, help="vPDQ: one frame every S seconds (0: all)")
     p.add_argument("--size", type=int, default=None, help="vPDQ: hash frames squashed to N x N")
+    p.add_argument("--prune-distance", type=int, default=None, metavar="D",
+                   help="vPDQ: drop frames within D bits of the last kept one (recorded in NAME.txt.json)")
+    p.add_argument("--min-quality", type=int, default=None, metavar="Q",
+                   help="vPDQ: drop frames of quality below Q (recorded in NAME.txt.json)")
     p.add_argument("-q", "--quiet", action="store_true")
     p.set_defaults(func=cmd_hash)
 
     p = sub.add_parser("compare", help="compare two videos or hash files")
     p.add_argument("a")
     p.add_argument("b")
+    p.add_argument("--dihedral", action="store_true",
+                   help="vPDQ: also look for A rotated or mirrored inside B (A must be a video)")
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("demo", help="generate a few videos, fingerprint them and match them")
