@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+from vidprint.atomic import atomic_write
 from vidprint.errors import VidprintError
 
 
@@ -48,7 +49,7 @@ def cmd_hash(args: argparse.Namespace) -> int:
             written.append(str(p))
         if fp.compact is not None and args.compact_dir:
             p = Path(args.compact_dir) / f"{_out_name(video)}.vptc"
-            p.write_bytes(fp.compact.to_bytes())
+            atomic_write(p, fp.compact.to_bytes())
             written.append(str(p))
         if fp.vpdq is not None:
             vh = fp.vpdq

@@ -26,6 +26,7 @@ from typing import BinaryIO, ClassVar, Union
 
 import numpy as np
 
+from vidprint.atomic import atomic_write
 from vidprint.errors import HashFileError
 from vidprint.tmk.params import ALGORITHM, pair_score_normalizer
 
@@ -138,8 +139,7 @@ class TMKDescriptor:
         if hasattr(path, "write"):
             path.write(data)  # type: ignore[union-attr]
         else:
-            with open(path, "wb") as f:
-                f.write(data)
+            atomic_write(path, data)  # a killed writer never leaves a truncated .tmk
 
 
 def expected_size(num_periods: int, num_coefficients: int, dim: int) -> int:

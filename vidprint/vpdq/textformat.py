@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from vidprint.atomic import atomic_write
 from vidprint.errors import HashFileError
 from vidprint.vpdq.features import VPDQHash
 
@@ -146,13 +147,10 @@ def write(vh: VPDQHash, path: str | os.PathLike, sidecar: bool | None = None) ->
         raise ValueError("cannot write a vPDQ file with no frames: the reference loader rejects empty files")
     text = to_text(vh)
     path = Path(path)
-    with open(path, "w", encoding="ascii", newline="") as fh:
-        fh.write(text)
+    atomic_write(path, text)  # a killed writer leaves the old file or the whole new one
     side = sidecar_path(path)
     if sidecar or (sidecar is None and _has_metadata(vh)):
-        with open(side, "w", encoding="utf-8") as fh:
-            json.dump(_sidecar_dict(vh, text), fh, indent=1, sort_keys=True)
-            fh.write("\n")
+        atomic_write(side, json.dumps(_sidecar_dict(vh, text), indent=1, sort_keys=True) + "\n")
     elif side.exists():
         side.unlink()
 
