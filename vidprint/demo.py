@@ -1,8 +1,9 @@
 """``vidprint demo``: generate a few videos, fingerprint them, and show what matches what.
 
 Three unrelated synthetic scenes, plus three derived copies: a smaller re-encode, a grey copy, and a
-clip cut from the middle of a scene at another frame rate. Whole-video matching (TMK) should pair
-each copy with its original and nothing else; clip matching (vPDQ) should find the clip and say where.
+clip cut from the middle of a scene at another frame rate. Whole-video matching (TMK, both profiles)
+should pair each full-length copy with its original and nothing else; clip matching (vPDQ) should
+find the clip and say where.
 """
 from __future__ import annotations
 
@@ -61,15 +62,22 @@ def run_demo(directory: str | None = None) -> int:
                 fp.vpdq.write(folder / f"{key}.txt")
 
         keys = list(paths)
-        print("\nTMK+PDQF whole-video matching (level-1 / level-2; match = both >= 0.7):")
-        print(" " * 14 + "".join(f"{k:>16s}" for k in keys))
-        for a in keys:
-            row = []
-            for b in keys:
-                s = tmk.score(fps[a].tmk, fps[b].tmk)
-                mark = "*" if tmk.is_match(s) else " "
-                row.append(f"{s.level1:6.3f}/{s.level2:6.3f}{mark}  ")
-            print(f"{a:>13s} " + "".join(f"{r:>16s}" for r in row))
+        profiles = [
+            ("TMK+PDQF reference profile (level-1 / level-2; * = match: both >= "
+             f"{tmk.LEVEL1_THRESHOLD}/{tmk.LEVEL2_THRESHOLD})", "tmk", tmk.score, tmk.is_match),
+            ("TMK compact profile (level-1 / level-2; * = match: "
+             f">= {tmk.COMPACT_LEVEL1_THRESHOLD}/{tmk.COMPACT_LEVEL2_THRESHOLD})", "compact",
+             tmk.compact_score, tmk.compact_is_match),
+        ]
+        for title, attr, score, is_match in profiles:
+            print(f"\n{title}:")
+            print(" " * 14 + "".join(f"{k:>16s}" for k in keys))
+            for a in keys:
+                row = []
+                for b in keys:
+                    s = score(getattr(fps[a], attr), getattr(fps[b], attr))
+                    row.append(f"{s.level1:6.3f}/{s.level2:6.3f}{'*' if is_match(s) else ' '}")
+                print(f"{a:>13s} " + "".join(f"{r:>16s}" for r in row))
 
         print("\nvPDQ clip localisation of scene3-clip (made from seconds 3.0-6.0 of scene3, at 25 fps):")
         clip = fps["scene3-clip"].vpdq
