@@ -17,7 +17,7 @@ import numpy as np
 
 from vidprint.decode import DecodeStats, FrameBatch, TMKSource, VideoInfo, VPDQSource, read_frames
 from vidprint.decode.container import Source, source_name
-from vidprint.pdqf import DIHEDRAL_NAMES, hash_luma_batch, hash_luma_dihedral_batch, pdqf_luma_batch
+from vidprint.pdqf import DIHEDRAL_NAMES, hash_luma_dihedral_batch, pdqf_luma_batch
 from vidprint.tmk import CompactAccumulator, CompactDescriptor, TMKAccumulator, TMKDescriptor
 from vidprint.vpdq import VPDQHash
 
@@ -41,7 +41,7 @@ def _tmk_features(batch: FrameBatch) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _vpdq_hashes(batch: FrameBatch):
-    words, quality = hash_luma_batch(np.ascontiguousarray(batch.luma))
+    words, quality = batch.pdq_hashes()  # from the YUV planes where possible (no luma plane)
     return words, quality, batch.index, batch.time
 
 

@@ -40,6 +40,8 @@ from functools import lru_cache
 import numpy as np
 from numba import njit
 
+from vidprint.pdqf import _kernels as _pdq
+
 # YUVRGB_TABLE_HEADROOM and YUVRGB_TABLE_LUMA_HEADROOM in swscale_internal.h (both 512).
 _HEADROOM = 512
 _YTAB_SIZE = 1024 + 2 * _HEADROOM
@@ -119,6 +121,19 @@ def yuv_tables(full_range: bool, matrix: str = "bt601") -> np.ndarray:
     return tables
 
 
+@lru_cache(maxsize=None)
+def luma_tables(full_range: bool, matrix: str = "bt601") -> np.ndarray:
+    """``float32[3, 2048]``: ``ytab`` (row 0 of :func:`yuv_tables`) premultiplied by the luma weights.
+
+    Row ``c`` is ``f32(w_c) * f32(ytab)`` for ``w = (0.299, 0.587, 0.114)``: exactly the f32 products
+    of the spec §1.2 luma, so ``(L[0, r] + L[1, g]) + L[2, b]`` equals it bit for bit and the kernels
+    save three conversions and three multiplications per pixel. Read-only, cached.
+    """
+    lt = _float_luma_tables(yuv_tables(full_range, matrix))
+    lt.setflags(write=False)
+    return lt
+
+
 def table_path_applies(pix_fmt: str, height: int) -> bool:
     """True when swscale converts ``pix_fmt`` at native size with the table converter modelled here.
 
@@ -193,16 +208,30 @@ def _rgb_rows(y, u, v, width, height, tables, row_shift, row_scale, rgb):
 
 
 @njit(cache=True, nogil=True)
-def _luma_rows(y, u, v, width, height, tables, row_shift, row_scale, out):
-    """As :func:`_rgb_rows`, writing the spec §1.2 luma of each RGB pixel instead."""
-    ytab = tables[0]
+def _float_luma_tables(tables):
+    """See :func:`luma_tables` (also used in-kernel by the plane converters)."""
+    lt = np.empty((3, tables.shape[1]), dtype=np.float32)
+    wr = np.float32(0.299)
+    wg = np.float32(0.587)
+    wb = np.float32(0.114)
+    for i in range(tables.shape[1]):
+        f = np.float32(tables[0, i])
+        lt[0, i] = wr * f
+        lt[1, i] = wg * f
+        lt[2, i] = wb * f
+    return lt
+
+
+@njit(cache=True, nogil=True)
+def _luma_rows(y, u, v, width, height, tables, lt, row_shift, row_scale, out):
+    """As :func:`_rgb_rows`, writing the spec §1.2 luma of each RGB pixel instead (``lt``: :func:`luma_tables`)."""
     r_v = tables[1]
     g_u = tables[2]
     g_v = tables[3]
     b_u = tables[4]
-    wr = np.float32(0.299)
-    wg = np.float32(0.587)
-    wb = np.float32(0.114)
+    lr = lt[0]
+    lg = lt[1]
+    lb = lt[2]
     half = width >> 1
     for r in range(height):
         crow = (r >> row_shift) << row_scale
@@ -218,18 +247,69 @@ def _luma_rows(y, u, v, width, height, tables, row_shift, row_scale, out):
             bo = np.uintp(b_u[uu])
             c = 2 * cc
             yy = np.uintp(yrow[c])
-            # f32, (0.299 R + 0.587 G) + 0.114 B, left to right.
-            orow[c] = (wr * np.float32(ytab[ro + yy]) + wg * np.float32(ytab[go + yy])) + wb * np.float32(ytab[bo + yy])
+            # f32, (0.299 R + 0.587 G) + 0.114 B, left to right (products from the table).
+            orow[c] = (lr[ro + yy] + lg[go + yy]) + lb[bo + yy]
             yy = np.uintp(yrow[c + 1])
-            orow[c + 1] = (wr * np.float32(ytab[ro + yy]) + wg * np.float32(ytab[go + yy])) + wb * np.float32(ytab[bo + yy])
+            orow[c + 1] = (lr[ro + yy] + lg[go + yy]) + lb[bo + yy]
         if width & 1:  # swscale leaves this column unwritten; give it the natural value
             uu = urow[half]
             vv = vrow[half]
+            yy = np.uintp(yrow[width - 1])
+            orow[width - 1] = (lr[np.uintp(r_v[vv]) + yy] + lg[np.uintp(g_u[uu] + g_v[vv]) + yy]) + lb[np.uintp(b_u[uu]) + yy]
+
+
+@njit(cache=True, nogil=True)
+def _luma420_pairs(y, u, v, width, r0, r1, tables, lt, out, o0):
+    """4:2:0 luma of image rows ``r0 .. r1-1`` (``r0`` even) into ``out[o0 + r - r0, :width]``.
+
+    Rows ``2k`` and ``2k+1`` share chroma row ``k``, so the three table offsets are looked up once per
+    2x2 block. Same values as :func:`_luma_rows`.
+    """
+    r_v = tables[1]
+    g_u = tables[2]
+    g_v = tables[3]
+    b_u = tables[4]
+    lr = lt[0]
+    lg = lt[1]
+    lb = lt[2]
+    half = width >> 1
+    for r in range(r0, r1 - 1, 2):
+        crow = r >> 1
+        oa = o0 + r - r0
+        urow = u[crow]
+        vrow = v[crow]
+        ya = y[r]
+        yb = y[r + 1]
+        outa = out[oa]
+        outb = out[oa + 1]
+        for cc in range(half):
+            uu = urow[cc]
+            vv = vrow[cc]
             ro = np.uintp(r_v[vv])
             go = np.uintp(g_u[uu] + g_v[vv])
             bo = np.uintp(b_u[uu])
-            yy = np.uintp(yrow[width - 1])
-            orow[width - 1] = (wr * np.float32(ytab[ro + yy]) + wg * np.float32(ytab[go + yy])) + wb * np.float32(ytab[bo + yy])
+            c = 2 * cc
+            yy = np.uintp(ya[c])
+            outa[c] = (lr[ro + yy] + lg[go + yy]) + lb[bo + yy]
+            yy = np.uintp(ya[c + 1])
+            outa[c + 1] = (lr[ro + yy] + lg[go + yy]) + lb[bo + yy]
+            yy = np.uintp(yb[c])
+            outb[c] = (lr[ro + yy] + lg[go + yy]) + lb[bo + yy]
+            yy = np.uintp(yb[c + 1])
+            outb[c + 1] = (lr[ro + yy] + lg[go + yy]) + lb[bo + yy]
+        if width & 1:
+            uu = u[crow, half]
+            vv = v[crow, half]
+            ro = np.uintp(r_v[vv])
+            go = np.uintp(g_u[uu] + g_v[vv])
+            bo = np.uintp(b_u[uu])
+            for k in range(2):
+                yy = np.uintp(y[r + k, width - 1])
+                out[oa + k, width - 1] = (lr[ro + yy] + lg[go + yy]) + lb[bo + yy]
+    if (r1 - r0) & 1:  # odd height: last row alone
+        r = r1 - 1
+        _luma_rows(y[r:r1], u[r >> 1 : (r >> 1) + 1], v[r >> 1 : (r >> 1) + 1], width, 1, tables, lt, 0, 0,
+                   out[o0 + r - r0 : o0 + r - r0 + 1])
 
 
 @njit(cache=True, nogil=True)
@@ -252,7 +332,7 @@ def yuv420p_to_luma(y, u, v, width, height, tables, out):
     Equals the spec §1.2 luma of :func:`yuv420p_to_rgb24`'s output, without storing the RGB frame.
     """
     _check_planes(y, u, v, width, height, (height + 1) >> 1, out.shape[0], out.shape[1])
-    _luma_rows(y, u, v, width, height, tables, 1, 0, out)
+    _luma420_pairs(y, u, v, width, 0, height, tables, _float_luma_tables(tables), out, 0)
 
 
 @njit(cache=True, nogil=True)
@@ -276,10 +356,11 @@ def yuv422p_to_rgb24(y, u, v, width, height, tables, odd_chroma_rows=False):
 def yuv422p_to_luma(y, u, v, width, height, tables, out, odd_chroma_rows=False):
     """8-bit planar 4:2:2 -> PDQ luma into ``out`` (``float32[>=height, >=width]``); see :func:`yuv422p_to_rgb24`."""
     _check_planes(y, u, v, width, height, height, out.shape[0], out.shape[1])
+    lt = _float_luma_tables(tables)
     if odd_chroma_rows:
-        _luma_rows(y, u, v, width, height, tables, 0, 0, out)
+        _luma_rows(y, u, v, width, height, tables, lt, 0, 0, out)
     else:
-        _luma_rows(y, u, v, width, height, tables, 1, 1, out)
+        _luma_rows(y, u, v, width, height, tables, lt, 1, 1, out)
 
 
 @njit(cache=True, nogil=True)
@@ -300,3 +381,38 @@ def gray8_to_luma(y, width, height, out):
         for c in range(width):
             g = np.float32(yrow[c])
             out[r, c] = (wr * g + wg * g) + wb * g
+
+
+@njit(cache=True, nogil=True)
+def hash_yuv420p_into(y, u, v, width, height, tables, lt, work, ctx, a64, tmp, b, median, words):
+    """PDQ hash of an 8-bit 4:2:0 frame, fused with :func:`yuv420p_to_luma`; returns the quality.
+
+    Bit for bit ``hash_into`` (:mod:`vidprint.pdqf._kernels`) of the luma :func:`yuv420p_to_luma`
+    gives, but the luma is produced 8 rows at a time straight into the blur's workspace, so the full
+    float32 plane is never written and read back. ``tables``: :func:`yuv_tables`; ``lt``:
+    :func:`luma_tables` (same range and matrix); ``work``: ``alloc_workspace(height, width)``;
+    ``ctx``: int64[CTX_SIZE]; ``a64`` float32[64, 64], ``tmp`` float32[16, 64], ``b`` float32[16, 16]
+    (receives the PDQF), ``median`` float32[256] scratch; ``words`` uint64[4] receives the hash.
+    """
+    _check_planes(y, u, v, width, height, (height + 1) >> 1, height, width)
+    if width < _pdq.MIN_HASHABLE_DIM or height < _pdq.MIN_HASHABLE_DIM:
+        for i in range(4):
+            words[i] = 0
+        for i in range(16):
+            for j in range(16):
+                b[i, j] = 0.0
+        return 0
+    if width == 64 and height == 64:  # the reference hashes a 64x64 image without blurring
+        _luma420_pairs(y, u, v, 64, 0, 64, tables, lt, a64, 0)
+    else:
+        if work.shape[0] < _pdq.workspace_rows(height, width) or work.shape[1] < width:
+            raise ValueError("workspace too small for the frame")
+        lb = _pdq.ds_init(height, width, work, ctx)
+        for y0 in range(0, height, _pdq.BLOCK):
+            _luma420_pairs(y, u, v, width, y0, min(y0 + _pdq.BLOCK, height), tables, lt, work, lb)
+            _pdq.ds_block(work, lb, work, ctx, y0, a64)
+        _pdq.ds_finish(work, ctx, a64)
+    q = _pdq.quality_64(a64)
+    _pdq.dct64_to16_into(a64, tmp, b)
+    _pdq.bits_into(b.reshape(256), median, words)
+    return q

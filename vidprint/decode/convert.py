@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 
 from vidprint.decode import _swscale, _yuv2rgb
-from vidprint.pdqf import luma_from_rgb
+from vidprint.pdqf import _kernels as _pdq
+from vidprint.pdqf import hash_luma_batch, luma_from_rgb
 
 #: Packed RGB formats: at native size libswscale only reorders their bytes, so this is exact too.
 _RGB_ORDER = {"rgb24": (0, 1, 2), "bgr24": (2, 1, 0), "rgba": (0, 1, 2), "bgra": (2, 1, 0),
@@ -113,6 +114,49 @@ class LumaConverter:
         self.native = path is not None
         if path is None:
             self._fallback(frame, out)
+
+    def pdq_hashes(self, frames: list, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """PDQ hashes of ``frames`` (a batch of output size ``shape``): ``(uint64[n, 4], int32[n])``.
+
+        Same values as ``hash_luma_batch`` of the frames' luma. Unrotated 4:2:0 frames kept at native
+        size are hashed straight from their planes (:func:`_yuv2rgb.hash_yuv420p_into`, no luma plane
+        stored); any other frame goes through :meth:`__call__`. A frame object repeated in ``frames``
+        is hashed once.
+        """
+        n = len(frames)
+        words = np.empty((n, 4), dtype=np.uint64)
+        quality = np.empty(n, dtype=np.int32)
+        h, w = shape
+        work = ctx = None
+        prev = None
+        for i, frame in enumerate(frames):
+            if frame is prev:
+                words[i] = words[i - 1]
+                quality[i] = quality[i - 1]
+                continue
+            prev = frame
+            fmt = frame.format.name
+            if (not self.k and frame.width == w and frame.height == h
+                    and native_path(fmt, w, h, False) == "yuv420"):
+                if work is None:
+                    work = _pdq.alloc_workspace(h, w)
+                    ctx = np.empty(_pdq.CTX_SIZE, dtype=np.int64)
+                    a64 = np.empty((64, 64), dtype=np.float32)
+                    tmp = np.empty((16, 64), dtype=np.float32)
+                    b = np.empty((16, 16), dtype=np.float32)
+                    median = np.empty(256, dtype=np.float32)
+                full_range = _yuv2rgb.format_layout(fmt)[1]
+                quality[i] = _yuv2rgb.hash_yuv420p_into(
+                    _plane(frame, 0), _plane(frame, 1), _plane(frame, 2), w, h, _yuv2rgb.yuv_tables(full_range),
+                    _yuv2rgb.luma_tables(full_range), work, ctx, a64, tmp, b, median, words[i])
+                self.native = True
+            else:
+                luma = np.empty((1, h, w), dtype=np.float32)
+                self(frame, luma[0])
+                wi, qi = hash_luma_batch(luma)
+                words[i] = wi[0]
+                quality[i] = qi[0]
+        return words, quality
 
     def _scale420(self, fmt: str, w: int, h: int, frame, out: np.ndarray) -> str | None:
         full_range = _yuv2rgb.format_layout(fmt)[1]

@@ -29,6 +29,7 @@ from vidprint.decode.container import (
 from vidprint.decode.convert import LumaConverter
 from vidprint.decode.sources import TMKSource, VPDQSource
 from vidprint.errors import DecodeError
+from vidprint.pdqf import hash_luma_batch
 
 #: A batch holds at most 64 frames, this many output pixels (float32 luma: 4 bytes each), and
 #: decoded frames of this many source pixels (YUV 4:2:0: 1.5 bytes each) until it is converted.
@@ -81,6 +82,21 @@ class FrameBatch:
             self._luma = out
             self._frames = []  # release the decoder's buffers
         return self._luma
+
+    def pdq_hashes(self) -> tuple[np.ndarray, np.ndarray]:
+        """PDQ hashes of the batch, ``(uint64[n, 4], int32[n])``: ``hash_luma_batch(self.luma)``.
+
+        If :attr:`luma` was not computed yet, native-size 4:2:0 frames are hashed straight from their
+        YUV planes (same bits, no luma plane stored) and the decoded frames are released: :attr:`luma`
+        is then no longer available. nogil kernels: call it from a worker thread.
+        """
+        if self._luma is not None:
+            return hash_luma_batch(np.ascontiguousarray(self._luma))
+        if not self._frames:
+            raise RuntimeError("the frames of this batch were released by an earlier pdq_hashes()")
+        res = self._converter.pdq_hashes(self._frames, self._shape)
+        self._frames = []
+        return res
 
     def __len__(self) -> int:
         return int(self.index.shape[0])

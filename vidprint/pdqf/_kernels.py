@@ -363,6 +363,135 @@ def _v1_row(work, R1, r1, S1, VB, nvb, CNT, y, H, W, wc, has_enter, has_leave):
             work[dst, x] = s / c
 
 
+# Integer state of a streamed blur (:func:`ds_init`), int64[CTX_SIZE]: scalars, then index arrays.
+_C_H = 0
+_C_W = 1
+_C_NVB = 4  # first-vertical-pass rows waiting in the VB block
+_C_V1OUT = 5  # first-vertical-pass rows already sent on
+_C_STATE = 6  # next decimated output row (a 1-element slice is the ``state`` of _v2_emit)
+_C_DX = 8
+_C_DY = _C_DX + 64
+_C_SR = _C_DY + 64
+_C_DR = _C_SR + BLOCK
+_C_SR2 = _C_DR + BLOCK
+_C_DR2 = _C_SR2 + BLOCK
+CTX_SIZE = _C_DR2 + BLOCK
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _rows(wc):
+    """Workspace row indices (see :func:`downsample_into`): R1, r1, S1, VB, H2, LB, CNT, R2, S2, T."""
+    r1 = wc + BLOCK
+    R1 = 0  # ring of first-horizontal-pass rows (raw sums, divided in place when consumed)
+    S1 = R1 + r1  # running sums of the first vertical pass
+    VB = S1 + 1  # block of first-vertical-pass output rows
+    H2 = VB + BLOCK  # their second-horizontal-pass raw sums
+    LB = H2 + BLOCK  # block of luma rows (filled by the caller of ds_block)
+    CNT = LB + BLOCK  # float32 window count per column for the horizontal passes
+    R2 = CNT + 1  # ring of second-horizontal-pass rows at the 64 decimated columns
+    S2 = R2 + wc + 1  # running sums of the second vertical pass
+    T = S2 + 1  # one decimated row (must be a separate row: work[T] is read while R2 rows change)
+    return R1, r1, S1, VB, H2, LB, CNT, R2, S2, T
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def ds_init(H, W, work, ctx):
+    """Start the blur of an ``H x W`` plane, streamed 8 rows at a time; returns the luma block row.
+
+    ``work`` from :func:`alloc_workspace` (``H x W``); ``ctx`` int64[CTX_SIZE] receives the state.
+    Then, for ``y0 = 0, 8, 16, ...``: write the luma of rows ``y0 .. y0+nb-1`` (``nb = min(8, H - y0)``)
+    into ``work[LB + k, :W]`` (``LB`` the returned row) and call :func:`ds_block`; finally
+    :func:`ds_finish`. The result is exactly :func:`downsample_into` of the whole plane.
+    """
+    wr = jarosz_window(W)
+    wc = jarosz_window(H)
+    R1, r1, S1, VB, H2, LB, CNT, R2, S2, T = _rows(wc)
+    ctx[_C_H] = H
+    ctx[_C_W] = W
+    ctx[_C_NVB] = 0
+    ctx[_C_V1OUT] = 0
+    ctx[_C_STATE] = 0
+    for x in range(W):
+        work[CNT, x] = np.float32(_box_count(x, W, wr))
+        work[S1, x] = 0.0
+    for j in range(64):
+        work[S2, j] = 0.0
+        ctx[_C_DX + j] = decimation_index(j, W)
+        ctx[_C_DY + j] = decimation_index(j, H)
+    return LB
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _ds_v1_out(work, ctx, out64, wr, wc):
+    """Count one first-vertical-pass output row; run the second horizontal pass when 8 are buffered."""
+    nvb = ctx[_C_NVB] + 1
+    if nvb == BLOCK:
+        R1, r1, S1, VB, H2, LB, CNT, R2, S2, T = _rows(wc)
+        v1_out = ctx[_C_V1OUT]
+        _h2_flush(work, VB, nvb, v1_out, ctx[_C_W], wr, H2, ctx[_C_SR2 : _C_SR2 + BLOCK],
+                  ctx[_C_DR2 : _C_DR2 + BLOCK], CNT, ctx[_C_DX : _C_DX + 64], ctx[_C_H], wc, R2, S2, T,
+                  ctx[_C_DY : _C_DY + 64], out64, ctx[_C_STATE : _C_STATE + 1])
+        ctx[_C_V1OUT] = v1_out + nvb
+        nvb = 0
+    ctx[_C_NVB] = nvb
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def ds_block(src, srow, work, ctx, y0, out64):
+    """Blur luma rows ``y0 .. y0+nb-1`` (see :func:`ds_init`), read from ``src[srow + k, :W]``.
+
+    ``src`` is ``work`` with ``srow`` the block row from :func:`ds_init`, or a whole float32 luma plane
+    with ``srow = y0``.
+    """
+    H = ctx[_C_H]
+    W = ctx[_C_W]
+    wr = jarosz_window(W)
+    wc = jarosz_window(H)
+    hc = wc // 2
+    pc = wc - hc
+    R1, r1, S1, VB, H2, LB, CNT, R2, S2, T = _rows(wc)
+    nb = min(BLOCK, H - y0)
+    sr = ctx[_C_SR : _C_SR + BLOCK]
+    dr = ctx[_C_DR : _C_DR + BLOCK]
+    for k in range(BLOCK):
+        kk = k if k < nb else nb - 1  # pad a partial block by repeating its last row
+        dr[k] = R1 + (y0 + kk) % r1
+        sr[k] = srow + kk
+    _box_rows8_raw(src, sr, work, dr, W, wr)
+    for k in range(nb):
+        y = y0 + k
+        _v1_row(work, R1, r1, S1, VB, ctx[_C_NVB], CNT, y, H, W, wc, True, y - hc >= pc)
+        if y >= hc:  # else phase 1 of the vertical pass: no output yet
+            _ds_v1_out(work, ctx, out64, wr, wc)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def ds_finish(work, ctx, out64):
+    """Drain both vertical passes (their phase 4); ``out64`` float32[64, 64] is then complete."""
+    H = ctx[_C_H]
+    W = ctx[_C_W]
+    wr = jarosz_window(W)
+    wc = jarosz_window(H)
+    hc = wc // 2
+    pc = wc - hc
+    R1, r1, S1, VB, H2, LB, CNT, R2, S2, T = _rows(wc)
+    state = ctx[_C_STATE : _C_STATE + 1]
+    for i in range(H - hc, H):  # phase 4 of the first vertical pass
+        _v1_row(work, R1, r1, S1, VB, ctx[_C_NVB], CNT, i + hc, H, W, wc, False, True)
+        _ds_v1_out(work, ctx, out64, wr, wc)
+    nvb = ctx[_C_NVB]
+    if nvb > 0:
+        _h2_flush(work, VB, nvb, ctx[_C_V1OUT], W, wr, H2, ctx[_C_SR2 : _C_SR2 + BLOCK],
+                  ctx[_C_DR2 : _C_DR2 + BLOCK], CNT, ctx[_C_DX : _C_DX + 64], H, wc, R2, S2, T,
+                  ctx[_C_DY : _C_DY + 64], out64, state)
+    dec_y = ctx[_C_DY : _C_DY + 64]
+    for o in range(H - hc, H):  # phase 4 of the second vertical pass
+        leave = R2 + (o - pc) % (wc + 1)
+        for j in range(64):
+            work[S2, j] = work[S2, j] - work[leave, j]
+        _v2_emit(o, H, wc, work, S2, dec_y, out64, state)
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def downsample_into(luma, rgb, mode, work, out64):
     """Jarosz tent filter (2 x (horizontal, vertical) box passes) then 64x64 decimation (§1.3, §1.4).
@@ -386,81 +515,20 @@ def downsample_into(luma, rgb, mode, work, out64):
     else:
         H = rgb.shape[0]
         W = rgb.shape[1]
+    ctx = np.empty(CTX_SIZE, dtype=np.int64)
+    LB = ds_init(H, W, work, ctx)
     flat = rgb.reshape((rgb.shape[0], 3 * rgb.shape[1]))
-    wr = jarosz_window(W)
-    wc = jarosz_window(H)
-    hc = wc // 2
-    pc = wc - hc
-
-    # rows of the workspace
-    r1 = wc + BLOCK
-    R1 = 0  # ring of first-horizontal-pass rows (raw sums, divided in place when consumed)
-    S1 = R1 + r1  # running sums of the first vertical pass
-    VB = S1 + 1  # block of first-vertical-pass output rows
-    H2 = VB + BLOCK  # their second-horizontal-pass raw sums
-    LB = H2 + BLOCK  # block of luma rows (RGB input)
-    CNT = LB + BLOCK  # float32 window count per column for the horizontal passes
-    R2 = CNT + 1  # ring of second-horizontal-pass rows at the 64 decimated columns
-    S2 = R2 + wc + 1  # running sums of the second vertical pass
-    T = S2 + 1  # one decimated row (must be a separate row: work[T] is read while R2 rows change)
-
-    for x in range(W):
-        work[CNT, x] = np.float32(_box_count(x, W, wr))
-        work[S1, x] = 0.0
-    for j in range(64):
-        work[S2, j] = 0.0
-    dec_x = np.empty(64, dtype=np.int64)
-    dec_y = np.empty(64, dtype=np.int64)
-    for j in range(64):
-        dec_x[j] = decimation_index(j, W)
-        dec_y[j] = decimation_index(j, H)
-    sr = np.empty(BLOCK, dtype=np.int64)
-    dr = np.empty(BLOCK, dtype=np.int64)
-    sr2 = np.empty(BLOCK, dtype=np.int64)
-    dr2 = np.empty(BLOCK, dtype=np.int64)
-    state = np.zeros(1, dtype=np.int64)
-
-    nvb = 0  # rows waiting in the VB block
-    v1_out = 0  # first-vertical-pass rows already sent on
     for y0 in range(0, H, BLOCK):
-        nb = min(BLOCK, H - y0)
-        for k in range(BLOCK):
-            kk = k if k < nb else nb - 1
-            dr[k] = R1 + (y0 + kk) % r1
-            sr[k] = y0 + kk if mode == 0 else LB + kk
-        if mode == 0:
-            _box_rows8_raw(luma, sr, work, dr, W, wr)
-        else:
-            for k in range(nb):
-                if mode == MODE_RGB:
-                    luma_row_from_rgb(flat, y0 + k, W, work, LB + k)
-                else:
-                    luma_row_from_rgb_f64(flat, y0 + k, W, work, LB + k)
-            _box_rows8_raw(work, sr, work, dr, W, wr)
-        for k in range(nb):
-            y = y0 + k
-            _v1_row(work, R1, r1, S1, VB, nvb, CNT, y, H, W, wc, True, y - hc >= pc)
-            if y < hc:  # phase 1 of the vertical pass: no output yet
-                continue
-            nvb += 1
-            if nvb == BLOCK:
-                _h2_flush(work, VB, nvb, v1_out, W, wr, H2, sr2, dr2, CNT, dec_x, H, wc, R2, S2, T, dec_y, out64, state)
-                v1_out += nvb
-                nvb = 0
-    for i in range(H - hc, H):  # phase 4 of the first vertical pass
-        _v1_row(work, R1, r1, S1, VB, nvb, CNT, i + hc, H, W, wc, False, True)
-        nvb += 1
-        if nvb == BLOCK:
-            _h2_flush(work, VB, nvb, v1_out, W, wr, H2, sr2, dr2, CNT, dec_x, H, wc, R2, S2, T, dec_y, out64, state)
-            v1_out += nvb
-            nvb = 0
-    if nvb > 0:
-        _h2_flush(work, VB, nvb, v1_out, W, wr, H2, sr2, dr2, CNT, dec_x, H, wc, R2, S2, T, dec_y, out64, state)
-    for o in range(H - hc, H):  # phase 4 of the second vertical pass
-        leave = R2 + (o - pc) % (wc + 1)
-        for j in range(64):
-            work[S2, j] = work[S2, j] - work[leave, j]
-        _v2_emit(o, H, wc, work, S2, dec_y, out64, state)
+        if mode == MODE_LUMA:
+            ds_block(luma, y0, work, ctx, y0, out64)
+            continue
+        for k in range(min(BLOCK, H - y0)):
+            if mode == MODE_RGB:
+                luma_row_from_rgb(flat, y0 + k, W, work, LB + k)
+            else:
+                luma_row_from_rgb_f64(flat, y0 + k, W, work, LB + k)
+        ds_block(work, LB, work, ctx, y0, out64)
+    ds_finish(work, ctx, out64)
 
 
 # --------------------------------------------------------------------------------------------------
