@@ -17,6 +17,21 @@ def use_repo_package() -> None:
     sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 
 
+def video_args(description: str | None = None):
+    """``(paths, repeats)`` from the command line: ``[VIDEO ...] [--repeats N]`` (default videos:
+    the reference videos in ../shared)."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("videos", nargs="*")
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args()
+    paths = [Path(v) for v in args.videos] or sorted(REFERENCE_VIDEOS.glob("*.mp4"))
+    if not paths:
+        sys.exit(f"no videos given and none found in {REFERENCE_VIDEOS}")
+    return paths, args.repeats
+
+
 def decode_only(paths) -> int:
     """Decode every frame of every video with PyAV (threads auto); the baseline. Returns the frame count."""
     n = 0

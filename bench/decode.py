@@ -11,18 +11,16 @@ decoding goes on, as ``vidprint.fingerprint`` does.
 """
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import av
 import numpy as np
 
-from _common import REFERENCE_VIDEOS as DEFAULT, decode_only, use_repo_package
+from _common import decode_only, use_repo_package, video_args
 
 use_repo_package()
 from vidprint.decode import TMKSource, VPDQSource, read_frames  # noqa: E402
@@ -67,14 +65,7 @@ def source_only(paths, spec, work=None, threads=0):
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("videos", nargs="*")
-    ap.add_argument("--repeats", type=int, default=3)
-    args = ap.parse_args()
-    paths = [Path(v) for v in args.videos] or sorted(DEFAULT.glob("*.mp4"))
-    if not paths:
-        print(f"no videos (looked in {DEFAULT})")
-        return 1
+    paths, repeats = video_args(__doc__.splitlines()[0])
     frames = decode_only(paths)  # warm-up: file cache
     source_only(paths[:1], TMKSource(), pdqf_luma_batch)  # warm-up: Numba
     source_only(paths[:1], VPDQSource(), hash_luma_batch)
@@ -89,13 +80,13 @@ def main() -> int:
          lambda: source_only(paths, VPDQSource(), hash_luma_batch, 2)),
     ]
     times: dict[str, list[float]] = {name: [] for name, _ in cases}
-    for _ in range(args.repeats):
+    for _ in range(repeats):
         for name, fn in cases:  # interleaved, so machine noise hits every case alike
             t0 = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - t0)
     base = statistics.median(times[cases[0][0]])
-    print(f"{len(paths)} videos, {frames} decoded frames, median of {args.repeats} runs")
+    print(f"{len(paths)} videos, {frames} decoded frames, median of {repeats} runs")
     print(f"{'pipeline':50s} {'seconds':>8s} {'frames/s':>9s} {'vs decode':>9s}")
     for name, _ in cases:
         t = statistics.median(times[name])

@@ -9,15 +9,13 @@ vPDQ, every frame, ``thread_count=0``) and PyPI ``tmkpy`` (C++ TMK+PDQF, driving
 """
 from __future__ import annotations
 
-import argparse
 import shutil
 import statistics
 import sys
 import time
-from pathlib import Path
 
 
-from _common import REFERENCE_VIDEOS as DEFAULT, decode_only, quiet_stderr, use_repo_package
+from _common import decode_only, quiet_stderr, use_repo_package, video_args
 
 use_repo_package()
 from vidprint.fingerprint import fingerprint  # noqa: E402
@@ -47,11 +45,7 @@ def ref_tmk_all(paths):
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("videos", nargs="*")
-    ap.add_argument("--repeats", type=int, default=3)
-    args = ap.parse_args()
-    paths = [Path(v) for v in args.videos] or sorted(DEFAULT.glob("*.mp4"))
+    paths, repeats = video_args(__doc__.splitlines()[0])
     vidprint_full(paths[:1])  # warm-up: Numba, file cache
     cases = [("decode only (PyAV)", decode_only), ("vidprint fingerprint (TMK + vPDQ)", vidprint_full)]
     if ref_vpdq is not None:
@@ -59,14 +53,14 @@ def main() -> int:
     if tmkpy is not None and FFMPEG:
         cases.append(("reference tmk-hash-video (tmkpy + ffmpeg)", ref_tmk_all))
     times: dict[str, list[float]] = {k: [] for k, _ in cases}
-    for _ in range(args.repeats):
+    for _ in range(repeats):
         for name, fn in cases:
             t0 = time.perf_counter()
             fn(paths)
             times[name].append(time.perf_counter() - t0)
     med = {k: statistics.median(v) for k, v in times.items()}
     frames = decode_only(paths)
-    print(f"{len(paths)} videos, {frames} frames, median of {args.repeats} runs")
+    print(f"{len(paths)} videos, {frames} frames, median of {repeats} runs")
     for name, t in med.items():
         print(f"  {name:44s} {t:7.2f} s  {frames / t:6.0f} frames/s  {t / med[cases[0][0]]:5.2f}x decode")
     refs = [k for k in med if k.startswith("reference")]

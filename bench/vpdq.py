@@ -10,15 +10,13 @@ repeats; runs interleaved so machine noise hits both alike.
 """
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
-from _common import REFERENCE_VIDEOS as DEFAULT, use_repo_package
+from _common import use_repo_package, video_args
 
 use_repo_package()
 import vidprint.vpdq as vv  # noqa: E402
@@ -78,11 +76,7 @@ def bench_align(repeats: int) -> float:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("videos", nargs="*")
-    ap.add_argument("--repeats", type=int, default=3)
-    args = ap.parse_args()
-    paths = [Path(v) for v in args.videos] or sorted(DEFAULT.glob("*.mp4"))
+    paths, repeats = video_args(__doc__.splitlines()[0])
     frames = run_vidprint(paths[:1], None)  # warm-up (Numba, file cache)
     cases = [("vidprint native", lambda: run_vidprint(paths, None)),
              ("vidprint 128x128", lambda: run_vidprint(paths, 128))]
@@ -93,13 +87,13 @@ def main() -> int:
         print("PyPI vpdq not installed: reference figures skipped")
     times: dict[str, list[float]] = {k: [] for k, _ in cases}
     counts: dict[str, int] = {}
-    for _ in range(args.repeats):
+    for _ in range(repeats):
         for name, fn in cases:
             t0 = time.perf_counter()
             counts[name] = fn()
             times[name].append(time.perf_counter() - t0)
     frames = counts["vidprint native"]
-    print(f"{len(paths)} videos, {frames} frames hashed (every frame), median of {args.repeats} runs")
+    print(f"{len(paths)} videos, {frames} frames hashed (every frame), median of {repeats} runs")
     fps = {k: counts[k] / statistics.median(v) for k, v in times.items()}
     for name in times:
         print(f"  {name:28s} {statistics.median(times[name]):7.2f} s  {fps[name]:7.0f} frames/s")
@@ -107,7 +101,7 @@ def main() -> int:
         print(f"  ratio vidprint/vpdq: native {fps['vidprint native'] / fps['vpdq (reference) native']:.2f}x, "
               f"128x128 {fps['vidprint 128x128'] / fps['vpdq (reference) 128x128']:.2f}x")
         print(f"  identical hashes vidprint vs vpdq on this machine (native): {100 * agreement(paths):.1f}% of frames")
-    print(f"align: 60 s query (1,800 hashes) vs 2 h (216,000 hashes): {bench_align(args.repeats):.2f} s (median)")
+    print(f"align: 60 s query (1,800 hashes) vs 2 h (216,000 hashes): {bench_align(repeats):.2f} s (median)")
     return 0
 
 

@@ -97,6 +97,7 @@ from scipy.special import i0
 
 from vidprint.errors import HashFileError
 from vidprint.tmk._kernels import level1_int8_batch
+from vidprint.tmk.descriptor import readonly_array
 
 FEATURE_DIM = 256
 LEVEL1_DIM = 128
@@ -146,14 +147,6 @@ def taper(k_max: int = NUM_FREQUENCIES, beta: float = TAPER_BETA) -> np.ndarray:
 # Descriptor
 
 
-def _ro(x: np.ndarray, dtype, shape: tuple[int, ...], name: str) -> np.ndarray:
-    a = np.array(x, dtype=dtype, order="C", copy=True)
-    if a.shape != shape:
-        raise ValueError(f"{name} has shape {a.shape}, expected {shape}")
-    a.flags.writeable = False
-    return a
-
-
 @dataclass(frozen=True, eq=False)
 class CompactDescriptor:
     """A compact-profile TMK descriptor.
@@ -182,13 +175,13 @@ class CompactDescriptor:
         l1 = np.asarray(self.level1)
         if l1.dtype == np.int8:
             l1 = l1.view(np.uint8)
-        object.__setattr__(self, "level1", _ro(l1, np.uint8, (LEVEL1_DIM,), "level1"))
+        object.__setattr__(self, "level1", readonly_array(l1, np.uint8, (LEVEL1_DIM,), "level1"))
         sc = np.asarray(self.scales)
         k = sc.shape[0] if sc.ndim == 2 else -1
-        object.__setattr__(self, "scales", _ro(sc, np.float32, (k, 2), "scales"))
+        object.__setattr__(self, "scales", readonly_array(sc, np.float32, (k, 2), "scales"))
         co = np.asarray(self.coeffs)
         dt = np.int8 if co.dtype == np.int8 else np.float32
-        object.__setattr__(self, "coeffs", _ro(co, dt, (k, 2, FEATURE_DIM), "coeffs"))
+        object.__setattr__(self, "coeffs", readonly_array(co, dt, (k, 2, FEATURE_DIM), "coeffs"))
         if self.frame_count < 0:
             raise ValueError(f"frame_count must be >= 0, got {self.frame_count}")
 

@@ -42,8 +42,9 @@ _CHUNK = 1 << 20
 Source = Union[str, os.PathLike, bytes, bytearray, memoryview, BinaryIO]
 
 
-def _readonly_f32(x: np.ndarray, shape: tuple[int, ...], name: str) -> np.ndarray:
-    arr = np.array(x, dtype=np.float32, order="C", copy=True)
+def readonly_array(x: np.ndarray, dtype, shape: tuple[int, ...], name: str) -> np.ndarray:
+    """A private, C-contiguous, read-only copy of ``x`` (frozen descriptors stay frozen)."""
+    arr = np.array(x, dtype=dtype, order="C", copy=True)
     if arr.shape != shape:
         raise ValueError(f"{name} has shape {arr.shape}, expected {shape}")
     arr.flags.writeable = False
@@ -97,8 +98,8 @@ class TMKDescriptor:
         object.__setattr__(self, "periods", periods)
         object.__setattr__(self, "coefficients", coefficients)
         object.__setattr__(self, "average", average)
-        object.__setattr__(self, "cos", _readonly_f32(self.cos, shape, "cos"))
-        object.__setattr__(self, "sin", _readonly_f32(self.sin, shape, "sin"))
+        object.__setattr__(self, "cos", readonly_array(self.cos, np.float32, shape, "cos"))
+        object.__setattr__(self, "sin", readonly_array(self.sin, np.float32, shape, "sin"))
         object.__setattr__(self, "_normalizer", pair_score_normalizer(coefficients))
 
     @property
