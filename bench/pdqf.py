@@ -2,7 +2,7 @@
 
 Run with the benchmark venv (which has ``pdqhash``)::
 
-    /work/benchenv/bin/python bench/pdqf.py [--repeats 7] [--seconds 0.5]
+    python bench/pdqf.py [--repeats 7] [--seconds 0.5]
 
 Prints frames per second per core (median over repeats, CPU time of this thread, so that other load on
 the machine does not count) for 64x64, 128x128, 640x360 and 1920x1080 inputs, random and real (the
@@ -82,7 +82,7 @@ def main() -> None:
     real = _real_image()
     if pdqhash is None:
         print("pdqhash is not installed in this interpreter: timing vidprint only "
-              "(install it with `pip install pdqhash`, e.g. in /work/benchenv)")
+              "(install it with `pip install pdqhash` in a benchmark environment)")
     if real is None:
         print("Pillow or the reference image is missing: random inputs only")
 

@@ -1,6 +1,6 @@
 """Reference TMK+PDQF profile vs vidprint's compact TMK profile on near-duplicate transforms.
 
-Run: ``/work/venv/bin/python bench/tmk_profiles.py [--cache DIR] [--quick]
+Run: ``python bench/tmk_profiles.py [--cache DIR] [--quick]
 [--frame-source auto|vidprint|fallback] [--dump scores.npz]``. About 10 min on 2 busy cores without
 a cache (the 77 transforms dominate: decode + x264 encode), under a minute with one.
 
