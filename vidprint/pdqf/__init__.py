@@ -227,10 +227,7 @@ def luma_from_rgb(rgb: np.ndarray, *, luma: str = "f32") -> np.ndarray:
     if not is_rgb:
         raise ValueError(f"luma_from_rgb needs uint8[H, W, 3], got shape {arr.shape}")
     out = np.empty(arr.shape[:2], dtype=np.float32)
-    if mode == _kernels.MODE_RGB:
-        _kernels.luma_from_rgb_into(arr, out)
-    else:
-        _kernels.luma_from_rgb_f64_into(arr, out)
+    _kernels.luma_from_rgb_into(arr, out, mode != _kernels.MODE_RGB)
     return out
 
 

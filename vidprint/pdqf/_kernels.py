@@ -101,23 +101,17 @@ def luma_row_from_rgb_f64(flat, y, W, out, orow):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def luma_from_rgb_into(rgb, out):
-    """``uint8[H, W, 3]`` RGB -> ``float32[H, W]`` luma, written into ``out`` (C++ float32 order, §1.2)."""
+def luma_from_rgb_into(rgb, out, f64):
+    """``uint8[H, W, 3]`` RGB -> ``float32[H, W]`` luma, written into ``out``: the C++ float32 order
+    (§1.2), or with ``f64`` true in float64 (PyPI ``pdqhash`` arithmetic)."""
     H = rgb.shape[0]
     W = rgb.shape[1]
     flat = rgb.reshape((H, 3 * W))
     for y in range(H):
-        luma_row_from_rgb(flat, y, W, out, y)
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def luma_from_rgb_f64_into(rgb, out):
-    """``uint8[H, W, 3]`` RGB -> ``float32[H, W]`` luma computed in float64 (PyPI ``pdqhash`` arithmetic)."""
-    H = rgb.shape[0]
-    W = rgb.shape[1]
-    flat = rgb.reshape((H, 3 * W))
-    for y in range(H):
-        luma_row_from_rgb_f64(flat, y, W, out, y)
+        if f64:
+            luma_row_from_rgb_f64(flat, y, W, out, y)
+        else:
+            luma_row_from_rgb(flat, y, W, out, y)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
