@@ -6,10 +6,13 @@ import io
 import struct
 import tracemalloc
 from dataclasses import replace
+
 from pathlib import Path
 
 import numpy as np
 import pytest
+
+from conftest import REF
 
 from vidprint.errors import HashFileError
 from vidprint.tmk import (
@@ -20,8 +23,7 @@ from vidprint.tmk import (
     read,
 )
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-TMK_DIR = SHARED / "reference-data" / "threatexchange" / "tmk"
+TMK_DIR = REF / "tmk"
 if not TMK_DIR.is_dir():
     pytest.skip(f"reference data folder {TMK_DIR} is absent", allow_module_level=True)
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
+
+from conftest import REF
 
 import vidprint.tmk as tmk
 from vidprint.tmk import (
@@ -24,8 +25,7 @@ from vidprint.tmk import (
     score,
 )
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-TMK_DIR = SHARED / "reference-data" / "threatexchange" / "tmk"
+TMK_DIR = REF / "tmk"
 if not TMK_DIR.is_dir():
     pytest.skip(f"reference data folder {TMK_DIR} is absent", allow_module_level=True)
 
