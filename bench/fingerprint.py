@@ -18,7 +18,7 @@ import time
 from _common import decode_only, quiet_stderr, use_repo_package, video_args
 
 use_repo_package()
-from vidprint.fingerprint import fingerprint  # noqa: E402
+from vidprint.pipeline import fingerprint  # noqa: E402
 
 try:
     import vpdq as ref_vpdq

@@ -123,7 +123,7 @@ def bench_accumulate(frames: int, repeats: int) -> dict[str, float]:
 
 def bench_hashing(repeats: int) -> dict[str, float]:
     """Frames/s of TMK hashing (both profiles, one pass) next to decode-only, on the reference videos."""
-    from vidprint.fingerprint import fingerprint
+    from vidprint.pipeline import fingerprint
 
     paths = sorted(VIDEO_DIR.glob("*.mp4"))
     if not paths:
@@ -188,7 +188,7 @@ def bench_tmkpy(repeats: int) -> dict[str, float]:
 
 _MEMORY_CHILD = r"""
 import resource, sys
-from vidprint.fingerprint import fingerprint
+from vidprint.pipeline import fingerprint
 fp = fingerprint(sys.argv[1], vpdq=sys.argv[2] == "both")
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, fp.decoded_frames, fp.tmk.frame_count)
 """

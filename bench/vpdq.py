@@ -20,6 +20,7 @@ from _common import use_repo_package, video_args
 
 use_repo_package()
 import vidprint.vpdq as vv  # noqa: E402
+from vidprint.pipeline import hash_vpdq  # noqa: E402
 from vidprint.pdqf.hash import hexes_to_words  # noqa: E402
 
 try:
@@ -29,7 +30,7 @@ except ImportError:  # pragma: no cover
 
 
 def run_vidprint(paths, size):
-    return sum(len(vv.hash_video(p, size=size)) for p in paths)
+    return sum(len(hash_vpdq(p, size=size)) for p in paths)
 
 
 def run_reference(paths, size):
@@ -44,7 +45,7 @@ def agreement(paths):
     """Fraction of frames where vidprint's and vpdq's native hashes are identical (same machine)."""
     same = total = 0
     for p in paths:
-        ours = vv.hash_video(p)
+        ours = hash_vpdq(p)
         theirs = ref_vpdq.computeHash(str(p), seconds_per_hash=0, thread_count=0)
         theirs = sorted(theirs, key=lambda f: f.frame_number)
         words = hexes_to_words([f.hex for f in theirs])

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from conftest import CHAIRS, REF, VIDEOS, need_shared
-from vidprint.fingerprint import fingerprint
+from vidprint.pipeline import fingerprint
 from vidprint.pdqf.hash import hamming
 import vidprint.tmk as tmk
 import vidprint.vpdq as vpdq

@@ -27,7 +27,7 @@ _SCRIPT = textwrap.dedent(
         lib.av_force_cpu_flags.argtypes = [ctypes.c_int]
         lib.av_force_cpu_flags(0)
         assert lib.av_get_cpu_flags() == 0
-    from vidprint.fingerprint import fingerprint
+    from vidprint.pipeline import fingerprint
     fp = fingerprint(sys.argv[1])
     sws = hashlib.sha256()
     with av.open(sys.argv[1]) as c:

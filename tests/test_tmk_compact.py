@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from vidprint.errors import HashFileError
+from vidprint.pipeline import hash_tmk
 from vidprint.tmk import compact as C
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
@@ -267,12 +268,12 @@ def test_level1_many_equals_pairwise(base):
 
 def test_hash_video_gives_both_profiles_from_one_pass(real):
     import vidprint.tmk as tmk
-    from vidprint.fingerprint import fingerprint
+    from vidprint.pipeline import fingerprint
 
     fp = fingerprint(CHAIR / "chair-19-sd-bar.mp4", vpdq=False)
     f19, t19 = real["chair-19-sd-bar.mp4"]
     assert fp.compact.to_bytes() == desc(f19, t19).to_bytes()
     assert fp.vpdq is None and fp.tmk.frame_count == fp.compact.frame_count == len(f19)
-    assert tmk.hash_video(CHAIR / "chair-19-sd-bar.mp4", profile="compact").to_bytes() == fp.compact.to_bytes()
+    assert hash_tmk(CHAIR / "chair-19-sd-bar.mp4", profile="compact").to_bytes() == fp.compact.to_bytes()
     with pytest.raises(ValueError, match="profile"):
-        tmk.hash_video(CHAIR / "chair-19-sd-bar.mp4", profile="fast")
+        hash_tmk(CHAIR / "chair-19-sd-bar.mp4", profile="fast")

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import vidprint.vpdq as vpdq
+from vidprint.pipeline import hash_vpdq, hash_vpdq_dihedral
 from vidprint.synth import scene_frames, write_video
 
 W, H, FPS = 320, 240, 30
@@ -36,7 +37,7 @@ def _render(seed, start_s, seconds, fps, speed=1.0, size=(W, H)):
 
 @pytest.fixture(scope="module")
 def material():
-    longs = {seed: vpdq.hash_video(_encode(list(scene_frames(seed, LONG_S * FPS, W, H, FPS)), FPS))
+    longs = {seed: hash_vpdq(_encode(list(scene_frames(seed, LONG_S * FPS, W, H, FPS)), FPS))
              for seed in (101, 102)}
     clips = {
         "reencode": (101, 5.0, 10.0, 1.0, _encode(_render(101, 5.0, 10.0, FPS), FPS, crf=36)),
@@ -46,7 +47,7 @@ def material():
         "speed1.1": (102, 15.0, 16.0, 1.1, _encode(_render(102, 15.0, 16.0, FPS, speed=1.1), FPS)),
         "mirrored": (101, 27.0, 6.0, 1.0, _encode([f[:, ::-1] for f in _render(101, 27.0, 6.0, FPS)], FPS)),
     }
-    unrelated = [vpdq.hash_video(_encode(list(scene_frames(500 + i, 60, 160, 120, FPS)), FPS))
+    unrelated = [hash_vpdq(_encode(list(scene_frames(500 + i, 60, 160, 120, FPS)), FPS))
                  for i in range(20)]
     return longs, clips, unrelated
 
@@ -56,11 +57,11 @@ def test_align_locates_transformed_clip(material, kind):
     longs, clips, _ = material
     seed, start, seconds, speed, data = clips[kind]
     if kind == "mirrored":
-        clip, variants = vpdq.hash_video_dihedral(data)
+        clip, variants = hash_vpdq_dihedral(data)
         assert vpdq.align(clip, longs[seed]) == []  # a mirror image is not found without its variants
         segments = vpdq.align(clip, longs[seed], dihedral=variants)
     else:
-        clip = vpdq.hash_video(data)
+        clip = hash_vpdq(data)
         segments = vpdq.align(clip, longs[seed])
     assert len(segments) == 1, segments
     seg = segments[0]
@@ -78,7 +79,7 @@ def test_align_locates_transformed_clip(material, kind):
 def test_clips_find_nothing_in_unrelated_videos(material):
     longs, clips, unrelated = material
     for kind, (_, _, _, _, data) in clips.items():
-        clip = vpdq.hash_video(data)
+        clip = hash_vpdq(data)
         for other in unrelated:
             assert vpdq.align(clip, other) == [], kind
             assert vpdq.match(clip, other).query_pct < 5.0
@@ -86,8 +87,8 @@ def test_clips_find_nothing_in_unrelated_videos(material):
 
 def test_dihedral_plain_hashes_equal_ordinary_hashes():
     data = _encode(list(scene_frames(7, 20, 96, 80, FPS)), FPS)
-    plain = vpdq.hash_video(data)
-    again, variants = vpdq.hash_video_dihedral(data)
+    plain = hash_vpdq(data)
+    again, variants = hash_vpdq_dihedral(data)
     np.testing.assert_array_equal(plain.words, again.words)
     np.testing.assert_array_equal(variants["orig"], plain.words)
     assert set(variants) == {"orig", "rot90", "rot180", "rot270", "flipx", "flipy", "flipplus1", "flipminus1"}

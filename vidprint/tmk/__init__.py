@@ -43,7 +43,6 @@ from vidprint.tmk.score import (
     score,
 )
 
-from vidprint.tmk.video import hash_video
 
 __all__ = [
     "COMPACT_LEVEL1_THRESHOLD",
@@ -57,7 +56,6 @@ __all__ = [
     "compact_level1_many",
     "compact_level2",
     "compact_score",
-    "hash_video",
     "FEATURE_DIM",
     "FPS",
     "IncompatibleDescriptorsError",

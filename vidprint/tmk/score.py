@@ -33,7 +33,7 @@ from typing import Sequence
 import numpy as np
 import scipy.fft
 
-from vidprint.errors import VidprintError
+from vidprint.errors import IncompatibleDescriptorsError
 from vidprint.tmk import _kernels
 from vidprint.tmk.descriptor import TMKDescriptor
 
@@ -48,11 +48,6 @@ _BLOCK = 128  # offsets per block in the "blocked" evaluation
 # threads contend), so the batch path is kept but used with one candidate.
 _BATCH = 1
 METHODS = ("blocked", "fft", "direct")
-
-
-class IncompatibleDescriptorsError(VidprintError, ValueError):
-    """Two descriptors cannot be scored against each other (the reference's
-    "immiscible provenances": different fps, periods, coefficients or dimension)."""
 
 
 @dataclass(frozen=True)

@@ -35,11 +35,8 @@ from vidprint.vpdq.textformat import (
     write,
 )
 
-from vidprint.vpdq.video import hash_video, hash_video_dihedral
 
 __all__ = [
-    "hash_video",
-    "hash_video_dihedral",
     "CPP_BRUTE_RULE",
     "DISTANCE_THRESHOLD",
     "QUALITY_THRESHOLD",

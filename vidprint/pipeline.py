@@ -1,5 +1,8 @@
 """The whole fingerprint of a video from one decoding pass: TMK+PDQF and vPDQ together.
 
+:func:`fingerprint` is the main entry point (``vidprint.fingerprint``); :func:`hash_tmk`,
+:func:`hash_vpdq` and :func:`hash_vpdq_dihedral` are shortcuts for one kind of descriptor.
+
 decode (:mod:`vidprint.decode`) -> per-frame features (:mod:`vidprint.pdqf`) -> descriptors
 (:mod:`vidprint.tmk`, :mod:`vidprint.vpdq`). Frames are hashed on worker threads (the Numba kernels
 release the GIL) while the decoder goes on, with a bounded number of batches in flight, so memory
@@ -140,3 +143,44 @@ def fingerprint(
         vpdq_dihedral=variants,
         native_conversion=all(native) if native else None,
     )
+
+
+def hash_tmk(src: Source, profile: str = "reference", *, name: str | None = None) -> TMKDescriptor | CompactDescriptor:
+    """The TMK descriptor of ``src`` (a path, bytes or a binary file object).
+
+    ``profile="reference"`` gives the reference TMK+PDQF, byte-compatible with Meta's ``.tmk`` files;
+    ``profile="compact"`` vidprint's compact descriptor (128-byte level 1, ~15 KB level 2 on
+    normalized time, see :mod:`vidprint.tmk.compact`). To compute vPDQ in the same decoding pass,
+    use :func:`fingerprint`.
+    """
+    if profile not in ("reference", "compact"):
+        raise ValueError(f"unknown TMK profile {profile!r}: 'reference' or 'compact'")
+    fp = fingerprint(src, tmk=True, vpdq=False, name=name)
+    return fp.tmk if profile == "reference" else fp.compact
+
+
+def hash_vpdq(src: Source, every_seconds: float = 0.0, size: int | None = None, *, scaler: str = "area",
+              name: str | None = None) -> VPDQHash:
+    """Per-frame PDQ hashes of ``src`` (a path, bytes or a binary file object).
+
+    ``every_seconds``: one frame every S seconds by the reference's ``n % int(S * fps)`` rule (0 =
+    every frame). ``size``: None hashes frames at native size (bit-exact with the reference's plain
+    C conversion); N squashes them to N x N with ``scaler`` ("area" as the current reference,
+    "lanczos" as its older ``-128x128`` sample files). To compute TMK in the same decoding pass,
+    use :func:`fingerprint`.
+    """
+    return fingerprint(src, tmk=False, vpdq=True, every_seconds=every_seconds, size=size, scaler=scaler,
+                       name=name).vpdq
+
+
+def hash_vpdq_dihedral(src: Source, every_seconds: float = 0.0, size: int | None = None, *,
+                       scaler: str = "area", name: str | None = None) -> tuple[VPDQHash, dict[str, np.ndarray]]:
+    """:func:`hash_vpdq` plus the 8 dihedral variants of every frame's hash (docs/algorithms.md, PDQ).
+
+    Returns ``(hashes, variants)`` with ``variants[name]`` a ``uint64[N, 4]`` array in the frame order
+    of ``hashes``, names as :data:`vidprint.pdqf.DIHEDRAL_NAMES`; pass ``variants`` to
+    :func:`vidprint.vpdq.align` as ``dihedral=`` to find flipped or rotated copies.
+    """
+    fp = fingerprint(src, tmk=False, vpdq=True, every_seconds=every_seconds, size=size, scaler=scaler,
+                     dihedral=True, name=name)
+    return fp.vpdq, fp.vpdq_dihedral

@@ -1,8 +1,7 @@
-"""The ``vidprint`` command: a thin layer over the library.
+"""``vidprint hash`` and ``vidprint compare``: fingerprint files, compare two videos or hash files.
 
     vidprint hash VIDEO... [--tmk-dir DIR] [--compact-dir DIR] [--vpdq-dir DIR] [--every-seconds S] [--size N]
     vidprint compare A B          (videos, .tmk, compact .vptc or vPDQ .txt files)
-    vidprint demo [--dir DIR]     (generates a few videos, fingerprints and matches them)
 """
 from __future__ import annotations
 
@@ -22,7 +21,7 @@ def _out_name(video: str) -> str:
 
 def cmd_hash(args: argparse.Namespace) -> int:
     import vidprint.vpdq as vpdq
-    from vidprint.fingerprint import fingerprint
+    from vidprint.pipeline import fingerprint
 
     want_tmk, want_vpdq = bool(args.tmk_dir or args.compact_dir), bool(args.vpdq_dir)
     if not (want_tmk or want_vpdq):
@@ -90,7 +89,7 @@ def _load(path: str, dihedral: bool = False):
         return None, tmk.CompactDescriptor.from_bytes(Path(path).read_bytes(), source=path), None, None
     if suffix == ".txt":
         return None, None, vpdq.read(path), None
-    from vidprint.fingerprint import fingerprint
+    from vidprint.pipeline import fingerprint
 
     fp = fingerprint(path, dihedral=dihedral)
     return fp.tmk, fp.compact, fp.vpdq, fp.vpdq_dihedral
@@ -135,16 +134,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
-    from vidprint.demo import run_demo
-
-    return run_demo(args.dir)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="vidprint", description="Video fingerprinting: TMK+PDQF and vPDQ.")
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def register(sub) -> None:
+    """Add the ``hash`` and ``compare`` sub-commands to an argparse sub-parser collection."""
     p = sub.add_parser("hash", help="fingerprint videos (one decode pass each)")
     p.add_argument("videos", nargs="+")
     p.add_argument("--tmk-dir", help="write NAME.tmk (reference TMK+PDQF) here")
@@ -165,18 +156,3 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dihedral", action="store_true",
                    help="vPDQ: also look for A rotated or mirrored inside B (A must be a video)")
     p.set_defaults(func=cmd_compare)
-
-    p = sub.add_parser("demo", help="generate a few videos, fingerprint them and match them")
-    p.add_argument("--dir", default=None, help="keep the generated files here (default: a temporary folder)")
-    p.set_defaults(func=cmd_demo)
-
-    args = parser.parse_args(argv)
-    try:
-        return args.func(args)
-    except VidprintError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -42,7 +42,7 @@ def _make_videos(folder: Path) -> dict[str, Path]:
 def run_demo(directory: str | None = None) -> int:
     import vidprint.tmk as tmk
     import vidprint.vpdq as vpdq
-    from vidprint.fingerprint import fingerprint
+    from vidprint.pipeline import fingerprint
 
     with tempfile.TemporaryDirectory(prefix="vidprint-demo-") as tmp:
         folder = Path(directory) if directory else Path(tmp)
@@ -89,3 +89,9 @@ def run_demo(directory: str | None = None) -> int:
                               for s in segs) or "not found"
             print(f"  vs {key}: {m.query_pct:5.1f}% of clip frames matched -> {where}")
     return 0
+
+
+def register(sub) -> None:
+    p = sub.add_parser("demo", help="generate a few videos, fingerprint them and match them")
+    p.add_argument("--dir", default=None, help="keep the generated files here (default: a temporary folder)")
+    p.set_defaults(func=lambda args: run_demo(args.dir))
