@@ -13,7 +13,8 @@ per video and fed to both profiles):
   corpus video is used for unrelated pairs (different ``group`` only);
 * generated videos (:func:`vidprint.synth.make_video`, one group per seed).
 
-Each source selected for transforms gets every transform of :data:`vidprint.research.TRANSFORMS`.
+Each source selected for transforms gets the transforms of :data:`BENCH_TRANSFORMS` (named as in
+:data:`vidprint.eval.transforms.TRANSFORMS`; ``vidprint eval`` runs all of them).
 Positive pairs are (original, transformed) plus the chair variant pairs; unrelated pairs are all
 pairs of videos (originals and transformed) from different groups. The script prints, per
 transform and profile, min/median of level 1 and level 2 and the two-level decision rate at the
@@ -44,8 +45,10 @@ from pathlib import Path
 import numpy as np
 
 import vidprint.tmk as tmk
-from vidprint.research import transforms as T
+from vidprint.eval import transforms as T
 from vidprint.tmk import compact as C
+from vidprint.tmk import compact_accumulate as CA
+from vidprint.tmk import compact_scoring as CS
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 CHAIR_DIR = SHARED / "reference-data" / "threatexchange" / "videos"
@@ -61,6 +64,16 @@ CORPUS_SOURCES = [  # transformed; 3 to 10 s, different groups and kinds (run ti
 ]
 SYNTH_SEEDS = [11, 12]
 MAX_UNRELATED_SECONDS = 60.0  # corpus videos longer than this are skipped (decode time)
+
+#: The transforms of the README's compact-vs-reference table (``trim_start_5``: 5% cut at the start only).
+BENCH_TRANSFORMS = ["reencode_crf35", "resize_0.5", "grey", "sepia", "logo_20", "letterbox_12", "fps_25",
+                    "speed_0.8", "speed_1.25", "trim_5_5", "trim_start_5"]
+
+
+def apply_transform(name: str, src) -> bytes:
+    if name == "trim_start_5":
+        return T.trim(src, 0.05, 0.0).data
+    return T.apply(name, src).data
 
 
 # ------------------------------------------------------------------------------------------------
@@ -178,13 +191,13 @@ def build_items(cache: Path, quick: bool, how: str, log) -> list[Item]:
     sources = [(str(CHAIR_DIR / CHAIR_SOURCE), CHAIR_SOURCE, "chair")]
     sources += [(str(CORPUS_DIR / f), f, groups[f]) for f in CORPUS_SOURCES]
     sources += [(b, f"synth-{s}", f"synth-{s}") for s, b in synth.items()]
-    names = list(T.TRANSFORMS)
+    names = list(BENCH_TRANSFORMS)
     if quick:
         sources, names = sources[:3], names[:4] + ["trim_5_5", "speed_1.25"]
     for src, name, group in sources:
         t0 = time.perf_counter()
         for tr in names:
-            add(name, group, name, tr, lambda src=src, tr=tr: features(T.apply(tr, src), how))
+            add(name, group, name, tr, lambda src=src, tr=tr: features(apply_transform(tr, src), how))
         log(f"  {name}: {len(names)} transforms in {time.perf_counter() - t0:.1f} s")
     return items
 
@@ -197,7 +210,7 @@ def describe(items: list[Item]):
     ref, comp, flt = [], [], []
     for it in items:
         ref.append(tmk.tmk_from_features(it.feats))
-        acc = C.CompactAccumulator()
+        acc = CA.CompactAccumulator()
         acc.update(it.feats, it.times)
         comp.append(acc.finalize())
         flt.append(acc.finalize_float())
@@ -233,8 +246,8 @@ def main(argv: list[str] | None = None) -> int:
 
     def scores(i: int, j: int) -> tuple[float, float, float, float, float, float]:
         r = tmk.score(ref[i], ref[j])
-        c = C.compact_score(comp[i], comp[j])
-        f = C.compact_score(flt[i], flt[j])
+        c = CS.compact_score(comp[i], comp[j])
+        f = CS.compact_score(flt[i], flt[j])
         return r.level1, r.level2, c.level1, c.level2, f.level1, f.level2
 
     # positive pairs, per transform

@@ -1,6 +1,7 @@
 """The ``vidprint`` command: hash (a batch goes on past bad files), compare, demo."""
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -54,16 +55,23 @@ def test_compare_finds_a_mirrored_copy(videos, tmp_path, capsys):
 
 
 def test_compare_files_and_videos(videos, tmp_path, capsys):
-    main(["hash", str(videos / "a.mp4"), str(videos / "b.mp4"), "--tmk-dir", str(tmp_path), "-q"])
+    assert main(["hash", str(videos / "a.mp4"), str(videos / "b.mp4"), "--tmk-dir", str(tmp_path), "-q"]) == 0
     capsys.readouterr()
     assert main(["compare", str(tmp_path / "a.tmk"), str(tmp_path / "a.tmk")]) == 0
     out = capsys.readouterr().out
     assert "level-1 1.000000" in out and "MATCH" in out
-    assert main(["compare", str(videos / "a.mp4"), str(videos / "b.mp4")]) == 0
+    # two unrelated videos: every kind of evidence printed, a verdict, exit 1 (grep's "no match")
+    assert main(["compare", str(videos / "a.mp4"), str(videos / "b.mp4")]) == 1
     out = capsys.readouterr().out
-    assert "TMK reference" in out and "TMK compact" in out and "vPDQ" in out
-    assert "no temporal alignment" in out and "MATCH" not in out
-    assert main(["compare", str(tmp_path / "a.tmk"), str(videos / "broken.mp4")]) == 1
+    assert "TMK compact" in out and "vPDQ" in out and "0 aligned segment(s)" in out
+    assert "verdict: no match" in out and "MATCH" not in out
+    # --json carries every score and the thresholds
+    assert main(["compare", str(videos / "a.mp4"), str(videos / "a.mp4"), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["matched"] and doc["kind"] == "both" and doc["whole"]["profile"] == "compact"
+    assert doc["thresholds"]["compact_level2"] == 0.6 and doc["clip"]["segments"]
+    # an error (a broken video) is exit 2, naming the file
+    assert main(["compare", str(tmp_path / "a.tmk"), str(videos / "broken.mp4")]) == 2
     assert "broken.mp4" in capsys.readouterr().err
 
 

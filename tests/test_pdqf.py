@@ -12,11 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import vidprint
+
 from vidprint import pdqf as P
 from vidprint.pdqf import PDQHash
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-IMAGES = SHARED / "reference-data" / "threatexchange" / "pdq-images"
+from conftest import PDQ_IMAGES as IMAGES  # $VIDPRINT_SHARED or ../shared
 
 # python-threatexchange PdqSignal.get_examples() (spec §1.13): pdqhash at native size, quality 100.
 PUBLISHED = {
@@ -68,6 +69,22 @@ def images(expected):
 
 # --------------------------------------------------------------------------------------------------
 # Against the reference data
+
+
+def test_pil_images_in_every_mode_and_paths_hash_as_the_reference(expected):
+    """A PIL image in any mode (palette, RGBA, CMYK, I, F, ...) or a path is converted as the
+    reference's tests convert it, so it gets the reference hash; never its palette indices."""
+    Image = pytest.importorskip("PIL.Image")
+    modes = set()
+    for name, (hx, q, _) in expected.items():
+        img = Image.open(IMAGES / name)
+        modes.add(img.mode)
+        for given in (img, IMAGES / name, str(IMAGES / name)):
+            h = P.hash_image(given)
+            assert (h.hex, h.quality) == (hx, q), (name, type(given).__name__)
+    assert {"P", "RGBA", "LA", "CMYK", "1", "L"} <= modes
+    with pytest.raises(vidprint.DecodeError, match="not a readable image"):
+        P.hash_image(IMAGES / "pdq-expected.tsv")
 
 
 def test_hashes_and_quality_match_reference(expected, images):
@@ -333,7 +350,7 @@ def test_hash_object(expected, images):
 
 
 def test_bad_inputs():
-    with pytest.raises(TypeError):
+    with pytest.raises(ValueError):  # InvalidArgumentError is a ValueError
         P.hash_image(np.zeros((10, 10, 3), np.float32))
     with pytest.raises(ValueError):
         P.hash_image(np.zeros((10, 10, 4), np.uint8))

@@ -21,12 +21,21 @@ _SCRIPT = textwrap.dedent(
     import av, av.video
     force_c = sys.argv[2] == "c"
     if force_c:
-        with open("/proc/self/maps") as fh:
-            paths = sorted({l.split()[-1] for l in fh if "libavutil" in l and "/" in l})
-        lib = ctypes.CDLL(paths[0])
-        lib.av_force_cpu_flags.argtypes = [ctypes.c_int]
-        lib.av_force_cpu_flags(0)
-        assert lib.av_get_cpu_flags() == 0
+        # The only skippable outcome: this platform offers no way to force FFmpeg's C path. It is
+        # reported as data on stdout; any crash after this point exits non-zero and fails the test.
+        try:
+            with open("/proc/self/maps") as fh:
+                paths = sorted({l.split()[-1] for l in fh if "libavutil" in l and "/" in l})
+            lib = ctypes.CDLL(paths[0])
+            force, get = lib.av_force_cpu_flags, lib.av_get_cpu_flags
+        except (OSError, IndexError, AttributeError) as exc:
+            print(json.dumps({"cannot_force_c_path": repr(exc)}))
+            sys.exit(0)
+        force.argtypes = [ctypes.c_int]
+        force(0)
+        if get() != 0:
+            print(json.dumps({"cannot_force_c_path": f"av_get_cpu_flags() = {get()} after forcing 0"}))
+            sys.exit(0)
     from vidprint.pipeline import fingerprint
     fp = fingerprint(sys.argv[1])
     sws = hashlib.sha256()
@@ -47,11 +56,12 @@ _SCRIPT = textwrap.dedent(
 def _run(video, mode: str) -> dict:
     proc = subprocess.run([sys.executable, "-c", _SCRIPT, str(video), mode], capture_output=True, text=True,
                           timeout=600)
-    if proc.returncode != 0:
-        if "av_force_cpu_flags" in proc.stderr or "IndexError" in proc.stderr:
-            pytest.skip(f"cannot force FFmpeg's C path here: {proc.stderr[-300:]}")
-        raise AssertionError(proc.stderr[-3000:])
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    # A crash (any non-zero exit, whatever its message) is a failure, never a skip.
+    assert proc.returncode == 0, f"{mode} run exited {proc.returncode}:\n{proc.stderr[-3000:]}"
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    if "cannot_force_c_path" in result:
+        pytest.skip(f"cannot force FFmpeg's C path on this platform: {result['cannot_force_c_path']}")
+    return result
 
 
 def test_same_hashes_with_and_without_simd():

@@ -1,13 +1,18 @@
 """libswscale re-implementation (vidprint.decode._swscale): filters, exact pixels, TMK acceptance.
 
-Expected pixel values come from the real libswscale 7.5 (FFmpeg 6.1, via PyAV 12.0), recorded once
-with a separate script; the PDQF check compares with the reference ``.tmk`` of ThreatExchange.
+Expected pixel values come from the real libswscale 7.5 (FFmpeg 6.1, via PyAV 12.0), recorded with
+``tests/record_swscale_expectations.py`` (run it to print the tables again and compare them with the
+installed libswscale); ``test_installed_libswscale_c_path_matches`` also derives them live. The PDQF
+check compares with the reference ``.tmk`` of ThreatExchange.
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import struct
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +24,7 @@ from vidprint.decode._swscale import (
     scale_yuv420p_to_rgb24,
 )
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-REF = SHARED / "reference-data" / "threatexchange"
+from conftest import REF  # $VIDPRINT_SHARED or ../shared
 
 GEOMETRIES = [
     (480, 720, 64, 64, "bicubic"),
@@ -32,17 +36,9 @@ GEOMETRIES = [
 ]
 
 
-def _planes(w: int, h: int, yv: int, uv: int, vv: int):
-    cw, ch = (w + 1) // 2, (h + 1) // 2
-    return (np.full((h, w), yv, np.uint8), np.full((ch, cw), uv, np.uint8), np.full((ch, cw), vv, np.uint8))
-
-
-def _random_planes(w: int, h: int, seed: int = 12345):
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, 256, (h, w), dtype=np.uint8)
-    u = rng.integers(0, 256, ((h + 1) // 2, (w + 1) // 2), dtype=np.uint8)
-    v = rng.integers(0, 256, ((h + 1) // 2, (w + 1) // 2), dtype=np.uint8)
-    return y, u, v
+# The inputs also fed to the real libswscale by record_swscale_expectations.py (same functions).
+from swscale_inputs import constant_planes as _planes  # noqa: E402
+from swscale_inputs import random_planes as _random_planes  # noqa: E402
 
 
 # ------------------------------------------------------------------------------------------------
@@ -179,6 +175,43 @@ def test_random_frames_match_libswscale(key):
     rgb = scale_yuv420p_to_rgb24(y, u, v, w, h, scale_filters(w, h, size, size, method, x86_simd=simd))
     assert rgb.shape == (size, size, 3)
     assert hashlib.sha256(rgb.tobytes()).hexdigest() == LIBSWSCALE_RANDOM[key]
+
+
+# libswscale major versions whose C path record_swscale_expectations.py found to agree with every entry
+# of the two tables above: 7 (7.5, FFmpeg 6.1: the recording) and 9 (9.5, FFmpeg 8.0, PyAV 18.1).
+VERIFIED_LIBSWSCALE_MAJORS = (7, 9)
+_RECORDER = Path(__file__).resolve().parent / "record_swscale_expectations.py"
+
+
+def test_installed_libswscale_c_path_matches():
+    """The same expectations derived live from the installed libswscale, C path forced (in a subprocess:
+    ``av_force_cpu_flags`` is process-wide), compared with vidprint's plain-C filter layout."""
+    av = pytest.importorskip("av")
+    major = av.library_versions["libswscale"][0]
+    if major not in VERIFIED_LIBSWSCALE_MAJORS:
+        pytest.skip(f"installed libswscale {major}.x is not among the versions checked to agree with the "
+                    f"recorded table {VERIFIED_LIBSWSCALE_MAJORS}; run tests/record_swscale_expectations.py")
+    proc = subprocess.run([sys.executable, str(_RECORDER), "--cpu", "c", "--json"], capture_output=True,
+                          text=True, timeout=120)
+    # a crash of the recorder is a failure, never a skip
+    assert proc.returncode == 0, f"recorder exited {proc.returncode}:\n{proc.stderr[-3000:]}"
+    live = json.loads(proc.stdout.strip().splitlines()[-1])
+    if "cannot_force_c_path" in live:
+        pytest.skip(f"cannot force FFmpeg's C path on this platform: {live['cannot_force_c_path']}")
+    assert live["cpu_flags"] == 0
+
+    assert len(live["constants"]) == len(LIBSWSCALE_CONSTANTS)
+    for (fmt, yv, uv, vv), rgb, uniform in live["constants"]:
+        assert uniform, (fmt, yv, uv, vv)
+        f = scale_filters(480, 720, 64, 64, "bicubic", full_range=fmt == "yuvj420p", x86_simd=False)
+        ours = scale_yuv420p_to_rgb24(*_planes(480, 720, yv, uv, vv), 480, 720, f)
+        assert (ours == np.array(rgb, np.uint8)).all(), (fmt, yv, uv, vv)
+
+    assert len(live["random"]) == 6
+    for (w, h, size, method), digest in live["random"]:
+        f = scale_filters(w, h, size, size, method, x86_simd=False)
+        ours = scale_yuv420p_to_rgb24(*_random_planes(w, h), w, h, f)
+        assert hashlib.sha256(ours.tobytes()).hexdigest() == digest, (w, h, size, method)
 
 
 @pytest.mark.parametrize("method,size", [("bicubic", 64), ("area", 128), ("lanczos", 128)])

@@ -1,15 +1,14 @@
 """Streaming TMK accumulation (spec §2.4-§2.5, §2.9) against independent numpy implementations."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from vidprint.tmk import TMKAccumulator, TMKDescriptor, level2, read, score, tmk_from_features
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-TMK_FILE = SHARED / "reference-data" / "threatexchange" / "tmk" / "chair-19-sd-bar.tmk"
+from conftest import TMK_DIR  # $VIDPRINT_SHARED or ../shared
+
+TMK_FILE = TMK_DIR / "chair-19-sd-bar.tmk"
 PERIODS = [2731, 4391, 9767, 14653]
 F32 = np.float32
 

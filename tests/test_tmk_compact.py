@@ -10,10 +10,11 @@ import pytest
 from vidprint.errors import HashFileError
 from vidprint.pipeline import hash_tmk
 from vidprint.tmk import compact as C
+from vidprint.tmk import compact_accumulate as CA
+from vidprint.tmk import compact_scoring as CS
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-CHAIR = SHARED / "reference-data" / "threatexchange" / "videos"
-CORPUS = SHARED / "corpus" / "videos"
+from conftest import CORPUS, SHARED  # $VIDPRINT_SHARED or ../shared
+from conftest import VIDEOS as CHAIR
 
 FPS = 15.0
 # Largest |quantized - float32| score difference measured by bench/tmk_profiles.py over ~11,000
@@ -29,7 +30,7 @@ def walk(n: int, seed: int, step: float = 0.3) -> np.ndarray:
 
 
 def desc(f: np.ndarray, t: np.ndarray | None = None, float_path: bool = False):
-    acc = C.CompactAccumulator()
+    acc = CA.CompactAccumulator()
     acc.update(f, np.arange(len(f)) / FPS if t is None else t)
     return acc.finalize_float() if float_path else acc.finalize()
 
@@ -68,7 +69,7 @@ def test_round_trip(base):
     assert np.array_equal(e.level1, d.level1) and np.array_equal(e.coeffs, d.coeffs)
     assert np.array_equal(e.scales, d.scales)
     assert e.frame_count == 600 and e.duration_s == pytest.approx(40.0, rel=1e-6)
-    s = C.compact_score(d, e)
+    s = CS.compact_score(d, e)
     assert s.level1 == pytest.approx(1.0) and s.level2 == pytest.approx(1.0)
     # the float path serializes to its quantized form
     assert desc(base, float_path=True).to_bytes() == blob
@@ -110,23 +111,25 @@ def test_malformed(base, mutate, reason):
 
 def test_chunked_equals_one_update(base):
     t = np.arange(len(base)) / FPS
-    acc = C.CompactAccumulator(num_bins=64)  # small: forces several merges mid-stream
+    acc = CA.CompactAccumulator(num_bins=64)  # small: forces several merges mid-stream
     for lo in range(0, len(base), 37):
         acc.update(base[lo:lo + 37], t[lo:lo + 37])
-    one = C.CompactAccumulator(num_bins=64)
+    one = CA.CompactAccumulator(num_bins=64)
     one.update(base, t)
     assert acc.merges == one.merges > 0
     a, b = acc.finalize(), one.finalize()
     assert a.frame_count == b.frame_count == len(base)
     # identical up to float summation order
-    s = C.compact_score(a, b)
+    s = CS.compact_score(a, b)
     assert s.level1 > 0.99999 and s.level2 > 0.99999
     assert np.abs(a.coeffs.astype(int) - b.coeffs.astype(int)).max() <= 1
 
 
-def test_memory_flat_30_minutes():
+def test_state_size_flat_30_minutes():
+    """The accumulator's state arrays keep their shape over 30 minutes of frames (a size check, not a
+    memory measurement: see test_decode.py::test_peak_memory_does_not_grow_with_video_length)."""
     n = 30 * 60 * 15
-    acc = C.CompactAccumulator()
+    acc = CA.CompactAccumulator()
     shape0 = acc._sum.shape
     rng = np.random.default_rng(3)
     x = rng.standard_normal(256)
@@ -140,11 +143,11 @@ def test_memory_flat_30_minutes():
     assert acc.width <= 2 * (n / FPS) / acc.num_bins  # ... and no more than twice over
     d = acc.finalize()
     assert d.duration_s == pytest.approx(1800.0, rel=1e-6)
-    assert C.compact_score(d, d).level2 == pytest.approx(1.0)
+    assert CS.compact_score(d, d).level2 == pytest.approx(1.0)
 
 
 def test_update_validation():
-    acc = C.CompactAccumulator()
+    acc = CA.CompactAccumulator()
     with pytest.raises(ValueError):
         acc.update(np.zeros((3, 255), np.float32), np.arange(3.0))
     with pytest.raises(ValueError):
@@ -152,8 +155,8 @@ def test_update_validation():
     acc.update(np.ones((3, 256), np.float32), np.arange(3.0))
     with pytest.raises(ValueError):
         acc.update(np.ones((1, 256), np.float32), np.array([1.0]))  # goes back in time
-    empty = C.CompactAccumulator().finalize()
-    assert empty.frame_count == 0 and C.compact_score(empty, empty).level2 == 0.0
+    empty = CA.CompactAccumulator().finalize()
+    assert empty.frame_count == 0 and CS.compact_score(empty, empty).level2 == 0.0
 
 
 # ------------------------------------------------------------------------------------------------
@@ -166,7 +169,7 @@ def test_speed_change_invariance(base, factor):
     n = int(len(base) / factor)
     src = np.minimum(np.floor(np.arange(n) * factor).astype(int), len(base) - 1)
     a, b = desc(base), desc(base[src])
-    s = C.compact_score(a, b)
+    s = CS.compact_score(a, b)
     assert s.level1 > 0.99 and s.level2 > 0.97
     assert s.scale == pytest.approx(1.0, abs=0.01) and abs(s.offset) < 0.01
 
@@ -174,25 +177,25 @@ def test_speed_change_invariance(base, factor):
 def test_frame_rate_and_timestamps(base):
     """The same content at 30 fps (frames duplicated) scores as itself."""
     f30 = np.repeat(base, 2, axis=0)
-    s = C.compact_score(desc(base), desc(f30, np.arange(len(f30)) / 30.0))
+    s = CS.compact_score(desc(base), desc(f30, np.arange(len(f30)) / 30.0))
     assert s.level2 > 0.995
 
 
 @pytest.mark.parametrize("start, end", [(30, 570), (30, 600), (0, 570), (15, 585)])
 def test_trim_recovered_by_warp(base, start, end):
     a, b = desc(base), desc(base[start:end])
-    s = C.compact_score(a, b)
+    s = CS.compact_score(a, b)
     assert s.level2 > 0.95
     assert s.scale == pytest.approx((end - start) / 600, abs=0.011)
     assert s.offset == pytest.approx(start / 600, abs=0.01)
-    r = C.compact_score(b, a)  # symmetric score, mirrored warp
+    r = CS.compact_score(b, a)  # symmetric score, mirrored warp
     assert r.level2 == pytest.approx(s.level2, abs=1e-9)
 
 
 def test_unrelated_random_walks_score_low(base):
     a = desc(base)
     for seed in range(2, 7):
-        s = C.compact_score(a, desc(walk(600, seed)))
+        s = CS.compact_score(a, desc(walk(600, seed)))
         assert s.level2 < 0.3
         assert s.level1 < 0.3
 
@@ -202,8 +205,8 @@ def test_quantized_close_to_float(base):
     for seed in range(2, 6):
         other = walk(450, seed)
         for x, y in ((base, other), (base, base[20:580]), (base, base[::2])):
-            q = C.compact_score(desc(x), desc(y))
-            f = C.compact_score(desc(x, float_path=True), desc(y, float_path=True))
+            q = CS.compact_score(desc(x), desc(y))
+            f = CS.compact_score(desc(x, float_path=True), desc(y, float_path=True))
             diffs.append(abs(q.level2 - f.level2))
             assert q.level1 == f.level1
     assert max(diffs) < QUANT_BOUND
@@ -237,37 +240,36 @@ def real():
 def test_real_chair_variants_match(real):
     f19, t19 = real["chair-19-sd-bar.mp4"]
     fse, tse = real["chair-22-sd-sepia-bar.mp4"]
-    s = C.compact_score(desc(f19, t19), desc(fse, tse))
-    assert C.compact_is_match(s), s
+    s = CS.compact_score(desc(f19, t19), desc(fse, tse))
+    assert CS.compact_is_match(s), s
     # a 5% + 5% trim of the sepia variant, taken from its features, still matches
     n = len(fse)
     k = n // 20
-    tr = C.compact_score(desc(f19, t19), desc(fse[k:n - k], tse[k:n - k] - tse[k]))
-    assert C.compact_is_match(tr), tr
+    tr = CS.compact_score(desc(f19, t19), desc(fse[k:n - k], tse[k:n - k] - tse[k]))
+    assert CS.compact_is_match(tr), tr
 
 
 def test_real_unrelated_does_not_match(real):
     f19, t19 = real["chair-19-sd-bar.mp4"]
     fc, tc = real["chaplin"]
-    s = C.compact_score(desc(f19, t19), desc(fc, tc))
-    assert not C.compact_is_match(s), s
+    s = CS.compact_score(desc(f19, t19), desc(fc, tc))
+    assert not CS.compact_is_match(s), s
     assert s.level2 < C.COMPACT_LEVEL2_THRESHOLD
 
 
 def test_level1_many_equals_pairwise(base):
     descs = [desc(walk(200, s)) for s in range(6)] + [desc(base)]
     codes = np.stack([d.level1_int8 for d in descs])
-    many = C.compact_level1_many(descs[-1], codes)
-    np.testing.assert_allclose(many, [C.compact_level1(descs[-1], d) for d in descs], atol=1e-6)
+    many = CS.compact_level1_many(descs[-1], codes)
+    np.testing.assert_allclose(many, [CS.compact_level1(descs[-1], d) for d in descs], atol=1e-6)
     assert many[-1] == pytest.approx(1.0, abs=1e-6)
     zero = np.zeros((1, C.LEVEL1_BYTES), np.int8)
-    assert C.compact_level1_many(descs[0], zero)[0] == 0.0
+    assert CS.compact_level1_many(descs[0], zero)[0] == 0.0
     with pytest.raises(ValueError):
-        C.compact_level1_many(descs[0], codes[:, :64])
+        CS.compact_level1_many(descs[0], codes[:, :64])
 
 
 def test_hash_video_gives_both_profiles_from_one_pass(real):
-    import vidprint.tmk as tmk
     from vidprint.pipeline import fingerprint
 
     fp = fingerprint(CHAIR / "chair-19-sd-bar.mp4", vpdq=False)

@@ -101,7 +101,7 @@ def test_params_equal_stored_values():
 def _expect_error(data: bytes, fragment: str | None = None) -> HashFileError:
     with pytest.raises(HashFileError) as info:
         read(data)
-    assert info.value.source == "<bytes>"
+    assert info.value.source == f"<{len(data)} bytes in memory>"
     if fragment is not None:
         assert fragment in info.value.reason, info.value.reason
     return info.value

@@ -10,16 +10,13 @@ Facts about the reference files used here (checked by their own hashes, not by v
 from __future__ import annotations
 
 import dataclasses
-import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import vidprint.vpdq as vpdq
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-VPDQ_DIR = SHARED / "reference-data" / "threatexchange" / "vpdq"
+from conftest import VPDQ_DIR  # $VIDPRINT_SHARED or ../shared
 if not VPDQ_DIR.is_dir():
     pytest.skip(f"reference data not found at {VPDQ_DIR}", allow_module_level=True)
 
@@ -249,8 +246,12 @@ def test_speed_out_of_range_option(refs):
         vpdq.align(q, comp, speed_range=(1.2, 0.9))
 
 
-def test_speed_one_minute_against_two_hours():
-    """1,800 query hashes (60 s at 30 fps) against 216,000 (2 h at 30 fps): seconds, not minutes."""
+def test_one_minute_against_two_hours():
+    """1,800 query hashes (60 s at 30 fps) against 216,000 (2 h at 30 fps): both occurrences found.
+
+    Correctness only: the time this takes is measured by ``bench/vpdq.py`` (median, same scenario),
+    not asserted here.
+    """
     rng = np.random.default_rng(17)
     chair = _load("chair-orig-22-sd-bar")
     fill = _scene_words(rng, 216_000 - 2 * len(chair))
@@ -261,11 +262,7 @@ def test_speed_one_minute_against_two_hours():
     t0 = starts["c22"] - 20.0
     idx = np.arange(1800) + int(round(t0 * FPS))
     q = vpdq.VPDQHash(_flip_bits(comp.words[idx], rng, 6), np.full(1800, 100), np.arange(1800), np.arange(1800) / FPS)
-    vpdq.align(q.select(slice(0, 50)), comp.select(slice(0, 5000)))  # compile outside the timing
-    t = time.perf_counter()
     segs = vpdq.align(q, comp)
-    elapsed = time.perf_counter() - t
-    assert elapsed < 20.0, f"align took {elapsed:.1f} s"
     main = [s for s in segs if abs(s.offset_s - t0) < 1.0]
     assert len(main) == 1 and main[0].query_end_s - main[0].query_start_s > 55.0
     # the chair part also occurs at the end (grey variant): a second, shorter segment

@@ -3,15 +3,13 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 import vidprint.vpdq as vpdq
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-VPDQ_DIR = SHARED / "reference-data" / "threatexchange" / "vpdq"
+from conftest import VPDQ_DIR  # $VIDPRINT_SHARED or ../shared
 if not VPDQ_DIR.is_dir():
     pytest.skip(f"reference data not found at {VPDQ_DIR}", allow_module_level=True)
 
@@ -146,12 +144,12 @@ def test_large_sets_use_exact_index():
     for k in range(3):
         noisy[:, k] ^= np.uint64(1) << flips[:, k]
     qi, cj, dd = vpdq.find_pairs(noisy, big, 31)
-    bi, bj, bd = vidprint_brute(noisy, big, 31)
+    bi, bj, bd = numpy_brute(noisy, big, 31)
     assert sorted(zip(qi.tolist(), cj.tolist(), dd.tolist())) == sorted(zip(bi.tolist(), bj.tolist(), bd.tolist()))
     assert qi.size > c22.words.shape[0]
     # radius-2 probing (32 <= D < 48) is exact too
     qi2, cj2, dd2 = vpdq.find_pairs(noisy[:200], big, 40)
-    bi2, bj2, bd2 = vidprint_brute(noisy[:200], big, 40)
+    bi2, bj2, bd2 = numpy_brute(noisy[:200], big, 40)
     assert sorted(zip(qi2.tolist(), cj2.tolist())) == sorted(zip(bi2.tolist(), bj2.tolist()))
     # match() on the large path agrees with flags derived from the brute-force pairs
     qv = vpdq.VPDQHash(noisy, np.full(len(noisy), 100), np.arange(len(noisy)), np.arange(len(noisy)) / 30)
@@ -165,7 +163,17 @@ def test_large_sets_use_exact_index():
         assert bin(a ^ b).count("1") == dd[k] <= 31
 
 
-def vidprint_brute(q, c, d):
-    from vidprint.vpdq import _kernels
+def numpy_brute(q, c, d):
+    """All pairs ``(i, j, distance)`` with distance <= d, by exhaustive search.
 
-    return _kernels.pairs_brute(np.ascontiguousarray(q), np.ascontiguousarray(c), d)
+    Independent of vidprint's kernels: each hash is unpacked to 256 bits (:func:`numpy.unpackbits`) and
+    ``hamming(a, b) = |a| + |b| - 2 a.b`` for every pair comes from one matrix product (exact: float64
+    sums of at most 256 ones).
+    """
+    def bits(words):
+        return np.unpackbits(np.ascontiguousarray(words, dtype=np.uint64).view(np.uint8), axis=1).astype(np.float64)
+
+    a, b = bits(q), bits(c)
+    dist = np.rint(a.sum(1)[:, None] + b.sum(1)[None, :] - 2.0 * (a @ b.T)).astype(np.int64)
+    i, j = np.nonzero(dist <= d)
+    return i, j, dist[i, j]

@@ -18,8 +18,7 @@ import pytest
 
 from vidprint.decode import _yuv2rgb as yr
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-VIDEOS = SHARED / "reference-data" / "threatexchange" / "videos"
+from conftest import VIDEOS  # $VIDPRINT_SHARED or ../shared
 
 # (video, frame indices) decoded in the subprocess; 480x720 chair clips and the 1080x1080 one.
 REAL_FRAMES = {
@@ -311,3 +310,30 @@ def test_tables_and_routing():
     with pytest.raises(ValueError):
         yr.yuv420p_to_luma(np.zeros((4, 4), np.uint8), np.zeros((1, 2), np.uint8),
                            np.zeros((2, 2), np.uint8), 4, 4, t, np.empty((4, 4), np.float32))
+
+
+@pytest.mark.parametrize("w, h", [(64, 64), (65, 48), (4, 6), (100, 38), (6, 2000)])
+@pytest.mark.parametrize("full_range", [False, True])
+def test_fused_420_hash_equals_hash_of_luma(w, h, full_range):
+    """pdqf's fused YUV -> luma -> blur hash gives the bits of hashing decode's luma plane (padded rows,
+    odd width, the 64x64 no-blur rule, the < 5 pixel guard, a tall frame); repeated planes hashed once."""
+    from vidprint.pdqf import hash_luma_batch, hash_yuv420p_batch
+
+    rng = np.random.default_rng(w * 1000 + h)
+    frames, lumas = [], []
+    for _ in range(3):
+        pad = 16
+        y = rng.integers(0, 256, (h, w + pad), dtype=np.uint8)
+        y = np.cumsum(y, axis=1, dtype=np.uint16).astype(np.uint8)  # some structure, some noise
+        u = rng.integers(0, 256, ((h + 1) // 2, (w + 1) // 2 + pad), dtype=np.uint8)
+        v = rng.integers(0, 256, ((h + 1) // 2, (w + 1) // 2 + pad), dtype=np.uint8)
+        luma = np.empty((h, w), np.float32)
+        yr.yuv420p_to_luma(y, u, v, w, h, yr.yuv_tables(full_range), luma)
+        frames.append((y, u, v, full_range))
+        lumas.append(luma)
+    frames.insert(1, frames[0])  # a repeated frame object (TMK-style)
+    lumas.insert(1, lumas[0])
+    words, quality = hash_yuv420p_batch(frames, w, h)
+    ref_words, ref_quality = hash_luma_batch(np.stack(lumas))
+    np.testing.assert_array_equal(words, ref_words)
+    np.testing.assert_array_equal(quality, ref_quality)

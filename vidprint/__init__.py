@@ -2,7 +2,9 @@
 
 >>> import vidprint
 >>> fp = vidprint.fingerprint("upload.mp4")            # doctest: +SKIP
+>>> fp.save("upload.vpfp")                             # doctest: +SKIP
 >>> vidprint.compare(fp, vidprint.load("known.vpfp"))  # doctest: +SKIP
+Comparison(matched=True, kind='both', ...)
 
 Stages, data flowing one way: :mod:`vidprint.decode` -> :mod:`vidprint.pdqf` ->
 :mod:`vidprint.tmk` / :mod:`vidprint.vpdq` -> :mod:`vidprint.pipeline` -> :mod:`vidprint.index`
@@ -26,7 +28,11 @@ __version__ = "0.1.0.dev0"
 # ``vidprint --help`` stay fast.
 _LAZY = {
     "fingerprint": ("vidprint.pipeline", "fingerprint"),
-    "Fingerprint": ("vidprint.pipeline", "Fingerprint"),
+    "Fingerprint": ("vidprint.record", "Fingerprint"),
+    "compare": ("vidprint.matching", "compare"),
+    "load": ("vidprint.matching", "load"),
+    "Comparison": ("vidprint.matching", "Comparison"),
+    "Thresholds": ("vidprint.matching", "Thresholds"),
 }
 
 
@@ -46,8 +52,12 @@ def __dir__():
 
 
 __all__ = [
+    "Comparison",
     "DecodeError",
     "Fingerprint",
+    "Thresholds",
+    "compare",
+    "load",
     "HashFileError",
     "IncompatibleDescriptorsError",
     "IndexStoreError",

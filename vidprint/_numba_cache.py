@@ -31,12 +31,32 @@ def default_cache_dir() -> Path:
     return base / "vidprint" / "numba"
 
 
+def _writable(path: Path) -> bool:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".probe-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+        return True
+    except OSError:
+        return False
+
+
 def configure() -> str:
-    """Point Numba's cache at the per-user folder (unless ``NUMBA_CACHE_DIR`` is set); return it."""
+    """Point Numba's cache at the per-user folder (unless ``NUMBA_CACHE_DIR`` is set); return it.
+
+    If that folder cannot be written (a read-only home, a locked-down service account), a folder
+    in the system's temporary directory is used instead, so importing vidprint never fails on it.
+    """
     chosen = os.environ.get("NUMBA_CACHE_DIR")
     if chosen:
         return chosen
-    path = str(default_cache_dir())
+    path_obj = default_cache_dir()
+    if not _writable(path_obj):
+        import tempfile
+
+        path_obj = Path(tempfile.gettempdir()) / f"vidprint-numba-{os.getuid() if hasattr(os, 'getuid') else 0}"
+    path = str(path_obj)
     os.environ["NUMBA_CACHE_DIR"] = path  # read by numba.core.config when numba is first imported
     numba = sys.modules.get("numba")
     if numba is not None:  # numba was imported before vidprint: its config is already read

@@ -10,6 +10,9 @@ stays flat however long the video is.
 """
 from __future__ import annotations
 
+import hashlib
+import io
+import math
 import os
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -18,25 +21,37 @@ from typing import Callable
 
 import numpy as np
 
-from vidprint.decode import DecodeStats, FrameBatch, TMKSource, VideoInfo, VPDQSource, read_frames
+from vidprint.decode import DecodeStats, FrameBatch, TMKSource, VPDQSource, read_frames
 from vidprint.decode.container import Source, source_name
-from vidprint.pdqf import DIHEDRAL_NAMES, hash_luma_dihedral_batch, pdqf_luma_batch
+from vidprint.errors import InvalidArgumentError
+from vidprint.pdqf import DIHEDRAL_NAMES, hash_luma_batch, hash_luma_dihedral_batch, hash_yuv420p_batch, pdqf_luma_batch
 from vidprint.tmk import CompactAccumulator, CompactDescriptor, TMKAccumulator, TMKDescriptor
+from vidprint.record import Fingerprint
 from vidprint.vpdq import VPDQHash
+
+__all__ = ["Fingerprint", "Progress", "content_id", "fingerprint", "hash_tmk", "hash_vpdq", "hash_vpdq_dihedral"]
 
 
 @dataclass(frozen=True)
-class Fingerprint:
-    """What :func:`fingerprint` computed for one video (None where not asked for)."""
+class Progress:
+    """Passed to ``fingerprint(..., progress=callback)`` after each batch of frames is hashed.
 
-    source: str
-    info: VideoInfo
-    tmk: TMKDescriptor | None  # reference profile (Meta's .tmk)
-    compact: CompactDescriptor | None  # vidprint's compact profile, from the same frame features
-    vpdq: VPDQHash | None
-    decoded_frames: int
-    vpdq_dihedral: dict[str, np.ndarray] | None  # variant name -> uint64[N, 4], frames as in ``vpdq``
-    native_conversion: bool | None  # False: the pixel format went through libswscale (see decode.convert)
+    Attributes:
+        frames: frames of the video decoded so far (the decoder's numbering of the vPDQ source, or
+            the 15 fps TMK clock when vPDQ is off).
+        seconds: seconds of video hashed so far.
+        total_seconds: the container's duration, or None when it does not say.
+    """
+
+    frames: int
+    seconds: float
+    total_seconds: float | None
+
+
+ProgressCallback = Callable[[Progress], None]
+
+#: Hashing results in flight per worker thread (bounded: memory stays flat while decoding goes on).
+_IN_FLIGHT_PER_WORKER = 2
 
 
 def _tmk_features(batch: FrameBatch) -> tuple[np.ndarray, np.ndarray]:
@@ -44,7 +59,11 @@ def _tmk_features(batch: FrameBatch) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _vpdq_hashes(batch: FrameBatch):
-    words, quality = batch.pdq_hashes()  # from the YUV planes where possible (no luma plane)
+    planes = batch.planes420()  # native-size 4:2:0: hash straight from the YUV planes (no luma plane)
+    if planes is not None:
+        words, quality = hash_yuv420p_batch(planes, batch.shape[1], batch.shape[0])
+    else:
+        words, quality = hash_luma_batch(np.ascontiguousarray(batch.luma))
     return words, quality, batch.index, batch.time
 
 
@@ -64,8 +83,16 @@ def fingerprint(
     dihedral: bool = False,
     name: str | None = None,
     workers: int | None = None,
+    progress: ProgressCallback | None = None,
+    strict: bool = False,
+    max_bytes: int | None = None,
 ) -> Fingerprint:
-    """Decode ``src`` once and compute the TMK+PDQF descriptor and/or the vPDQ hashes.
+    """Decode ``src`` once and compute the TMK+PDQF descriptors and/or the vPDQ hashes.
+
+    ``src`` is a path, ``bytes`` or a binary file object (nothing is written to disk). Returns a
+    :class:`~vidprint.record.Fingerprint`; raises :class:`vidprint.DecodeError` naming the source and
+    the reason when no frame can be hashed, and :class:`vidprint.errors.InvalidArgumentError` for an
+    argument out of range.
 
     Parameters
     ----------
@@ -79,12 +106,26 @@ def fingerprint(
         Hashing threads (default: the number of CPUs).
     dihedral : bool
         Also hash the 8 dihedral variants of every vPDQ frame (rotations and flips, from one DCT;
-        spec §1.9), for :func:`vidprint.vpdq.align` ``dihedral=``. The plain hashes then come from
+        docs/algorithms.md §1.9), for :func:`vidprint.vpdq.align` ``dihedral=``. The plain hashes then come from
         the dihedral entry point, which blurs even 64x64 frames.
+    name : str or None
+        Label used in error messages and ``Fingerprint.source`` (default: the path as given).
+    progress : callable or None
+        Called on the calling thread with a :class:`Progress` after each hashed batch (a few
+        times per second of video), e.g. to drive a progress bar.
+    strict : bool
+        False (default): decode like FFmpeg's tools (skip rejected or empty packets, hash the frames a
+        truncated file holds) and record every irregularity in ``Fingerprint.decode_report``.
+        True: any irregularity is a :class:`vidprint.DecodeError` (see docs/decoding.md).
+    max_bytes : int or None
+        For a non-seekable input (a pipe) whose container needs to seek: buffer at most this many
+        bytes in memory (default :data:`vidprint.decode.container.MAX_BUFFER_BYTES`), then fail clearly.
     """
-    if not (tmk or vpdq):
-        raise ValueError("nothing to compute: set tmk and/or vpdq")
+    _check_arguments(tmk, vpdq, every_seconds, size, scaler, workers, progress)
+    if not isinstance(src, (str, os.PathLike, bytes, bytearray, memoryview)) and not hasattr(src, "read"):
+        raise InvalidArgumentError("src", f"expected a path, bytes or a binary file object, got {type(src).__name__}")
     name = name or source_name(src)
+    cid = content_id(src)
     sources: dict[str, TMKSource | VPDQSource] = {}
     if tmk:
         sources["tmk"] = TMKSource()
@@ -106,17 +147,30 @@ def fingerprint(
 
     stats = DecodeStats()
     workers = workers or os.cpu_count() or 1
-    pending: deque[tuple[str, Future]] = deque()
+    pending: deque[tuple[FrameBatch, Future]] = deque()
+    done = Progress(0, 0.0, None)
+
+    def finish_one() -> None:
+        nonlocal done
+        batch, fut = pending.popleft()
+        consume(batch.source, fut.result())
+        if progress is not None and len(batch):
+            frames = int(batch.index[-1]) + 1 if batch.source == "vpdq" else done.frames
+            if not vpdq:
+                frames = int(batch.index[-1]) + 1
+            info = stats.info.get(batch.source)
+            done = Progress(max(done.frames, frames), max(done.seconds, float(batch.time[-1])),
+                            info.duration_s if info is not None else None)
+            progress(done)
+
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vidprint-hash") as pool:
         try:
-            for batch in read_frames(src, sources, name=name, stats=stats):
-                pending.append((batch.source, pool.submit(work[batch.source], batch)))
-                while len(pending) > 2 * workers:
-                    key, fut = pending.popleft()
-                    consume(key, fut.result())
+            for batch in read_frames(src, sources, name=name, stats=stats, strict=strict, max_bytes=max_bytes):
+                pending.append((batch, pool.submit(work[batch.source], batch)))
+                while len(pending) > _IN_FLIGHT_PER_WORKER * workers:
+                    finish_one()
             while pending:
-                key, fut = pending.popleft()
-                consume(key, fut.result())
+                finish_one()
         finally:
             for _, fut in pending:
                 fut.cancel()
@@ -142,7 +196,62 @@ def fingerprint(
         decoded_frames=max(stats.decoded.values()),
         vpdq_dihedral=variants,
         native_conversion=all(native) if native else None,
+        content_id=cid,
+        decode_report=stats.report(),  # after the pool closed: the conversion path is known by now
     )
+
+
+def _check_arguments(tmk, vpdq, every_seconds, size, scaler, workers, progress) -> None:
+    if not (tmk or vpdq):
+        raise InvalidArgumentError("tmk/vpdq", "nothing to compute: set tmk and/or vpdq")
+    if not isinstance(every_seconds, (int, float)) or not math.isfinite(every_seconds) or every_seconds < 0 \
+            or every_seconds > MAX_EVERY_SECONDS:
+        raise InvalidArgumentError("every_seconds", f"must be a number of seconds in [0, {MAX_EVERY_SECONDS}], "
+                                                    f"got {every_seconds!r}")
+    if size is not None and (isinstance(size, bool) or not isinstance(size, (int, np.integer))
+                             or not MIN_SIZE <= size <= MAX_SIZE):
+        raise InvalidArgumentError("size", f"must be None (native) or a whole number of pixels in "
+                                           f"[{MIN_SIZE}, {MAX_SIZE}], got {size!r}")
+    if scaler not in SCALERS:
+        raise InvalidArgumentError("scaler", f"must be one of {', '.join(SCALERS)}, got {scaler!r}")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise InvalidArgumentError("workers", f"must be None or a whole number >= 1, got {workers!r}")
+    if progress is not None and not callable(progress):
+        raise InvalidArgumentError("progress", f"must be callable, got {type(progress).__name__}")
+
+
+#: Argument ranges of :func:`fingerprint` (PDQ needs 5 pixels; larger frames than 4096 only cost time).
+MIN_SIZE, MAX_SIZE = 5, 4096
+MAX_EVERY_SECONDS = 3600.0
+SCALERS = ("area", "bicubic", "bilinear", "lanczos")
+
+
+def content_id(src: Source) -> str | None:
+    """SHA-256 hex digest of the bytes of a path, a bytes object or a seekable binary file object
+    (read in 1 MiB chunks, position restored); None for anything else (e.g. a pipe)."""
+    h = hashlib.sha256()
+    if isinstance(src, (bytes, bytearray, memoryview)):
+        h.update(src)
+        return h.hexdigest()
+    if isinstance(src, (str, os.PathLike)):
+        try:
+            with open(src, "rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    h.update(chunk)
+        except OSError:
+            return None  # the decoder reports the file's problem with its own words
+        return h.hexdigest()
+    try:
+        if not src.seekable():  # type: ignore[union-attr]
+            return None
+        pos = src.tell()  # type: ignore[union-attr]
+        src.seek(0)  # type: ignore[union-attr]
+        for chunk in iter(lambda: src.read(1 << 20), b""):  # type: ignore[union-attr]
+            h.update(chunk)
+        src.seek(pos)  # type: ignore[union-attr]
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return None
+    return h.hexdigest()
 
 
 def hash_tmk(src: Source, profile: str = "reference", *, name: str | None = None) -> TMKDescriptor | CompactDescriptor:

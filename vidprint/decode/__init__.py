@@ -1,10 +1,12 @@
 """Decoding: one PyAV pass per video, fanned out to frame sources (TMK, vPDQ) as PDQ luminance.
 
 Public API: :func:`read_frames`, :class:`TMKSource`, :class:`VPDQSource`, :class:`FrameBatch`,
-:func:`probe`, :class:`VideoInfo`.
+:func:`probe`, :class:`VideoInfo`, :class:`DecodeStats` and its :class:`DecodeReport` (what happened
+while decoding: skipped packets, declared vs decoded frames, a stream cut short; docs/decoding.md).
 """
 from vidprint.decode.container import VideoInfo, open_container, select_video_stream, source_name, video_info
 from vidprint.decode.reader import DecodeStats, FrameBatch, read_frames
+from vidprint.decode.report import DecodeReport
 from vidprint.decode.sources import TMKSource, VPDQSource
 
 
@@ -18,4 +20,4 @@ def probe(src, stream: str = "first") -> VideoInfo:
         container.close()
 
 
-__all__ = ["DecodeStats", "FrameBatch", "TMKSource", "VPDQSource", "VideoInfo", "probe", "read_frames"]
+__all__ = ["DecodeReport", "DecodeStats", "FrameBatch", "TMKSource", "VPDQSource", "VideoInfo", "probe", "read_frames"]

@@ -1,7 +1,7 @@
 """Bit-exact model of libswscale's plain-C *unscaled* planar YUV -> RGB24 converter, fused with PDQ luma.
 
 The reference vPDQ converts every decoded frame with ``sws_getContext(W, H, fmt -> W, H, RGB24)`` and no
-colour details (spec §3.1), so swscale's defaults apply: BT.601 matrix, limited range unless the pixel
+colour details (docs/algorithms.md §3.1), so swscale's defaults apply: BT.601 matrix, limited range unless the pixel
 format is a ``yuvj*`` one. At native size and for 8-bit 4:2:0 / 4:2:2 input with an even height, swscale
 uses its table-driven converter (``libswscale/yuv2rgb.c``). The native sample hashes are bit-exact with
 the portable C version of that converter (§3.6); the x86 SIMD versions round differently (up to 3 levels).
@@ -40,7 +40,8 @@ from functools import lru_cache
 import numpy as np
 from numba import njit
 
-from vidprint.pdqf import _kernels as _pdq
+from vidprint.decode._cint import c_div
+from vidprint.decode.luma import LUMA_B, LUMA_G, LUMA_R, luma_from_gray_video_into
 
 # YUVRGB_TABLE_HEADROOM and YUVRGB_TABLE_LUMA_HEADROOM in swscale_internal.h (both 512).
 _HEADROOM = 512
@@ -62,24 +63,18 @@ _TABLE_FORMATS: dict[str, tuple[str, bool]] = {
     "yuvj422p": ("422", True),
 }
 
-def _c_div(a: int, b: int) -> int:
-    """C integer division (truncation toward zero) on Python ints."""
-    q = abs(a) // abs(b)
-    return q if (a >= 0) == (b > 0) else -q
-
-
 def _build_tables(full_range: bool, matrix: str) -> np.ndarray:
     crv, cbu, cgu, cgv = _MATRICES[matrix]
     cgu, cgv = -cgu, -cgv
     cy, oy = 1 << 16, 0
     if full_range:
-        crv, cbu, cgu, cgv = (_c_div(c * 224, 255) for c in (crv, cbu, cgu, cgv))
+        crv, cbu, cgu, cgv = (c_div(c * 224, 255) for c in (crv, cbu, cgu, cgv))
     else:
-        cy = _c_div(cy * 255, 219)
+        cy = c_div(cy * 255, 219)
         oy = 16 << 16
     # Default contrast and saturation (1 << 16) and brightness 0 leave the coefficients unchanged.
     # Chroma coefficients are then expressed in units of luma-table steps (divided by cy).
-    crv, cbu, cgu, cgv = (_c_div(c * (1 << 16) + 0x8000, max(cy, 1)) for c in (crv, cbu, cgu, cgv))
+    crv, cbu, cgu, cgv = (c_div(c * (1 << 16) + 0x8000, max(cy, 1)) for c in (crv, cbu, cgu, cgv))
 
     tables = np.zeros((5, _YTAB_SIZE), dtype=np.int32)
     yb = -(384 << 16) - _HEADROOM * cy - oy
@@ -125,8 +120,8 @@ def yuv_tables(full_range: bool, matrix: str = "bt601") -> np.ndarray:
 def luma_tables(full_range: bool, matrix: str = "bt601") -> np.ndarray:
     """``float32[3, 2048]``: ``ytab`` (row 0 of :func:`yuv_tables`) premultiplied by the luma weights.
 
-    Row ``c`` is ``f32(w_c) * f32(ytab)`` for ``w = (0.299, 0.587, 0.114)``: exactly the f32 products
-    of the spec §1.2 luma, so ``(L[0, r] + L[1, g]) + L[2, b]`` equals it bit for bit and the kernels
+    Row ``c`` is ``f32(w_c) * f32(ytab)`` for the weights of :mod:`vidprint.decode.luma`: exactly the
+    f32 products of the PDQ luma, so ``(L[0, r] + L[1, g]) + L[2, b]`` equals it bit for bit and the kernels
     save three conversions and three multiplications per pixel. Read-only, cached.
     """
     lt = _float_luma_tables(yuv_tables(full_range, matrix))
@@ -153,7 +148,7 @@ def format_layout(pix_fmt: str) -> tuple[str, bool] | None:
 
 
 @njit(cache=True, nogil=True)
-def _check_planes(y, u, v, width, height, chroma_rows, out_h, out_w):
+def check_planes(y, u, v, width, height, chroma_rows, out_h, out_w):
     """Raise ValueError unless the planes and output cover the frame (the kernels skip bounds checks)."""
     cw = (width + 1) >> 1
     if width < 1 or height < 1:
@@ -211,20 +206,17 @@ def _rgb_rows(y, u, v, width, height, tables, row_shift, row_scale, rgb):
 def _float_luma_tables(tables):
     """See :func:`luma_tables` (also used in-kernel by the plane converters)."""
     lt = np.empty((3, tables.shape[1]), dtype=np.float32)
-    wr = np.float32(0.299)
-    wg = np.float32(0.587)
-    wb = np.float32(0.114)
     for i in range(tables.shape[1]):
         f = np.float32(tables[0, i])
-        lt[0, i] = wr * f
-        lt[1, i] = wg * f
-        lt[2, i] = wb * f
+        lt[0, i] = LUMA_R * f
+        lt[1, i] = LUMA_G * f
+        lt[2, i] = LUMA_B * f
     return lt
 
 
 @njit(cache=True, nogil=True)
 def _luma_rows(y, u, v, width, height, tables, lt, row_shift, row_scale, out):
-    """As :func:`_rgb_rows`, writing the spec §1.2 luma of each RGB pixel instead (``lt``: :func:`luma_tables`)."""
+    """As :func:`_rgb_rows`, writing the docs/algorithms.md §1.2 luma of each RGB pixel instead (``lt``: :func:`luma_tables`)."""
     r_v = tables[1]
     g_u = tables[2]
     g_v = tables[3]
@@ -259,8 +251,14 @@ def _luma_rows(y, u, v, width, height, tables, lt, row_shift, row_scale, out):
 
 
 @njit(cache=True, nogil=True)
-def _luma420_pairs(y, u, v, width, r0, r1, tables, lt, out, o0):
+def luma420_rows(y, u, v, width, r0, r1, tables, lt, out, o0):
     """4:2:0 luma of image rows ``r0 .. r1-1`` (``r0`` even) into ``out[o0 + r - r0, :width]``.
+
+    The row kernel of every 4:2:0 luma conversion, for callers that fuse it into their own loops
+    (public as :func:`vidprint.decode.kernels.luma420_rows`): ``y`` ``uint8[>=r1, >=width]``,
+    ``u``, ``v`` ``uint8[>=ceil(r1/2), >=ceil(width/2)]``, ``tables`` :func:`yuv_tables`, ``lt``
+    :func:`luma_tables` (same range and matrix), ``out`` float32 with ``>= width`` columns. No bounds
+    checks: validate the planes once per frame (:func:`check_planes`).
 
     Rows ``2k`` and ``2k+1`` share chroma row ``k``, so the three table offsets are looked up once per
     2x2 block. Same values as :func:`_luma_rows`.
@@ -319,7 +317,7 @@ def yuv420p_to_rgb24(y, u, v, width, height, tables):
     ``y``: ``uint8[>=height, >=width]`` (rows may carry padding, e.g. PyAV's ``line_size``);
     ``u``, ``v``: ``uint8[>=ceil(height/2), >=ceil(width/2)]``; ``tables`` from :func:`yuv_tables`.
     """
-    _check_planes(y, u, v, width, height, (height + 1) >> 1, height, width)
+    check_planes(y, u, v, width, height, (height + 1) >> 1, height, width)
     rgb = np.empty((height, width, 3), dtype=np.uint8)
     _rgb_rows(y, u, v, width, height, tables, 1, 0, rgb)
     return rgb
@@ -329,10 +327,10 @@ def yuv420p_to_rgb24(y, u, v, width, height, tables):
 def yuv420p_to_luma(y, u, v, width, height, tables, out):
     """8-bit planar 4:2:0 -> PDQ luma written into ``out`` (``float32[>=height, >=width]``).
 
-    Equals the spec §1.2 luma of :func:`yuv420p_to_rgb24`'s output, without storing the RGB frame.
+    Equals the docs/algorithms.md §1.2 luma of :func:`yuv420p_to_rgb24`'s output, without storing the RGB frame.
     """
-    _check_planes(y, u, v, width, height, (height + 1) >> 1, out.shape[0], out.shape[1])
-    _luma420_pairs(y, u, v, width, 0, height, tables, _float_luma_tables(tables), out, 0)
+    check_planes(y, u, v, width, height, (height + 1) >> 1, out.shape[0], out.shape[1])
+    luma420_rows(y, u, v, width, 0, height, tables, _float_luma_tables(tables), out, 0)
 
 
 @njit(cache=True, nogil=True)
@@ -343,7 +341,7 @@ def yuv422p_to_rgb24(y, u, v, width, height, tables, odd_chroma_rows=False):
     (libswscale <= 7): rows ``2k`` and ``2k+1`` both use chroma row ``2k``. True is FFmpeg 8 (each row
     its own chroma row).
     """
-    _check_planes(y, u, v, width, height, height, height, width)
+    check_planes(y, u, v, width, height, height, height, width)
     rgb = np.empty((height, width, 3), dtype=np.uint8)
     if odd_chroma_rows:
         _rgb_rows(y, u, v, width, height, tables, 0, 0, rgb)
@@ -355,7 +353,7 @@ def yuv422p_to_rgb24(y, u, v, width, height, tables, odd_chroma_rows=False):
 @njit(cache=True, nogil=True)
 def yuv422p_to_luma(y, u, v, width, height, tables, out, odd_chroma_rows=False):
     """8-bit planar 4:2:2 -> PDQ luma into ``out`` (``float32[>=height, >=width]``); see :func:`yuv422p_to_rgb24`."""
-    _check_planes(y, u, v, width, height, height, out.shape[0], out.shape[1])
+    check_planes(y, u, v, width, height, height, out.shape[0], out.shape[1])
     lt = _float_luma_tables(tables)
     if odd_chroma_rows:
         _luma_rows(y, u, v, width, height, tables, lt, 0, 0, out)
@@ -365,54 +363,9 @@ def yuv422p_to_luma(y, u, v, width, height, tables, out, odd_chroma_rows=False):
 
 @njit(cache=True, nogil=True)
 def gray8_to_luma(y, width, height, out):
-    """``gray`` -> PDQ luma into ``out``. swscale maps gray to RGB (g, g, g) (verified FFmpeg 6.1 and 8).
-
-    The luma of (g, g, g) is the §1.2 f32 formula, which is not always exactly ``g``.
-    """
+    """``gray`` -> PDQ luma into ``out`` (checked; see :func:`vidprint.decode.luma.luma_from_gray_video_into`)."""
     if width < 1 or height < 1 or y.shape[0] < height or y.shape[1] < width:
         raise ValueError("gray plane smaller than the frame, or empty frame")
     if out.shape[0] < height or out.shape[1] < width:
         raise ValueError("output array smaller than the frame")
-    wr = np.float32(0.299)
-    wg = np.float32(0.587)
-    wb = np.float32(0.114)
-    for r in range(height):
-        yrow = y[r]
-        for c in range(width):
-            g = np.float32(yrow[c])
-            out[r, c] = (wr * g + wg * g) + wb * g
-
-
-@njit(cache=True, nogil=True)
-def hash_yuv420p_into(y, u, v, width, height, tables, lt, work, ctx, a64, tmp, b, median, words):
-    """PDQ hash of an 8-bit 4:2:0 frame, fused with :func:`yuv420p_to_luma`; returns the quality.
-
-    Bit for bit ``hash_into`` (:mod:`vidprint.pdqf._kernels`) of the luma :func:`yuv420p_to_luma`
-    gives, but the luma is produced 8 rows at a time straight into the blur's workspace, so the full
-    float32 plane is never written and read back. ``tables``: :func:`yuv_tables`; ``lt``:
-    :func:`luma_tables` (same range and matrix); ``work``: ``alloc_workspace(height, width)``;
-    ``ctx``: int64[CTX_SIZE]; ``a64`` float32[64, 64], ``tmp`` float32[16, 64], ``b`` float32[16, 16]
-    (receives the PDQF), ``median`` float32[256] scratch; ``words`` uint64[4] receives the hash.
-    """
-    _check_planes(y, u, v, width, height, (height + 1) >> 1, height, width)
-    if width < _pdq.MIN_HASHABLE_DIM or height < _pdq.MIN_HASHABLE_DIM:
-        for i in range(4):
-            words[i] = 0
-        for i in range(16):
-            for j in range(16):
-                b[i, j] = 0.0
-        return 0
-    if width == 64 and height == 64:  # the reference hashes a 64x64 image without blurring
-        _luma420_pairs(y, u, v, 64, 0, 64, tables, lt, a64, 0)
-    else:
-        if work.shape[0] < _pdq.workspace_rows(height, width) or work.shape[1] < width:
-            raise ValueError("workspace too small for the frame")
-        lb = _pdq.ds_init(height, width, work, ctx)
-        for y0 in range(0, height, _pdq.BLOCK):
-            _luma420_pairs(y, u, v, width, y0, min(y0 + _pdq.BLOCK, height), tables, lt, work, lb)
-            _pdq.ds_block(work, lb, work, ctx, y0, a64)
-        _pdq.ds_finish(work, ctx, a64)
-    q = _pdq.quality_64(a64)
-    _pdq.dct64_to16_into(a64, tmp, b)
-    _pdq.bits_into(b.reshape(256), median, words)
-    return q
+    luma_from_gray_video_into(y, width, height, out)

@@ -3,7 +3,7 @@
 The reference TMK hasher lets the ``ffmpeg`` CLI resample every video to 15 fps with ``-r 15`` on a
 rawvideo output. That selects FFmpeg's CFR video sync (``do_video_out`` in FFmpeg 4.1-5.1); this
 module reproduces its frame choice so that vidprint's frame counts equal the reference ``.tmk``
-headers (spec §2.2). Pure Python: it runs once per decoded frame and costs nanoseconds.
+headers (docs/algorithms.md §2.2). Pure Python: it runs once per decoded frame and costs nanoseconds.
 """
 from __future__ import annotations
 

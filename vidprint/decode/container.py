@@ -8,28 +8,67 @@ import io
 import os
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, BinaryIO, Union
 
 import av
 
 from vidprint.errors import DecodeError
+from vidprint.fileio import Readable, source_name
 
-Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, BinaryIO]
-
-
-def source_name(src: Any) -> str:
-    """A human-readable name for a video source, used in every error message."""
-    if isinstance(src, (str, os.PathLike)):
-        return os.fspath(src)
-    if isinstance(src, (bytes, bytearray, memoryview)):
-        return f"<{len(src)} bytes in memory>"
-    name = getattr(src, "name", None)
-    return str(name) if isinstance(name, (str, os.PathLike)) else f"<{type(src).__name__}>"
+#: What a video can be read from: a path, bytes, or a binary file object (the type every reader shares).
+Source = Readable
 
 
-def open_container(src: Source, name: str | None = None) -> "av.container.InputContainer":
-    """Open ``src`` for demuxing. Bytes are wrapped in :class:`io.BytesIO`, never written to disk."""
+#: The most bytes a non-seekable input (a pipe, a socket, stdin) is buffered in memory: 1 GiB. Such an
+#: input is read into memory first, because a container may keep its index at the end (MP4 with the
+#: ``moov`` atom last); a larger stream is refused with a clear error. Seekable files are never read
+#: whole: the demuxer reads them as it goes.
+MAX_BUFFER_BYTES = 1 << 30
+_CHUNK = 1 << 20
+
+
+def _seekable(f) -> bool:
+    try:
+        if not f.seekable():
+            return False
+        f.tell()
+        return True
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def _buffer_stream(f, name: str, max_bytes: int) -> io.BytesIO:
+    """Read a non-seekable binary stream into memory, at most ``max_bytes`` bytes."""
+    parts, total = [], 0
+    while True:
+        try:
+            chunk = f.read(min(_CHUNK, max_bytes + 1 - total))
+        except (OSError, ValueError) as exc:
+            raise DecodeError(name, f"cannot read: {exc}") from exc
+        if isinstance(chunk, str):
+            raise DecodeError(name, "a video is read from a binary file object, got a text one")
+        if not chunk:
+            break
+        parts.append(bytes(chunk))
+        total += len(chunk)
+        if total > max_bytes:
+            raise DecodeError(name, f"non-seekable input larger than {max_bytes:,} bytes: a stream that "
+                                    "cannot seek is buffered in memory up to this limit; give a file path")
+    if total == 0:
+        raise DecodeError(name, "empty input (0 bytes)")
+    return io.BytesIO(b"".join(parts))
+
+
+def open_container(src: Source, name: str | None = None, *,
+                   max_bytes: int = MAX_BUFFER_BYTES) -> "av.container.InputContainer":
+    """Open ``src`` for demuxing. Bytes are wrapped in :class:`io.BytesIO`, never written to disk.
+
+    A file object that cannot seek (a pipe, stdin) is first read into memory, at most ``max_bytes``
+    bytes (:data:`MAX_BUFFER_BYTES`), since its index may come last; a seekable one is read lazily.
+    """
     name = name or source_name(src)
+    if not isinstance(src, (bytes, bytearray, memoryview, str, os.PathLike)) and hasattr(src, "read"):
+        if not _seekable(src):
+            src = _buffer_stream(src, name, max_bytes)
     if isinstance(src, (bytes, bytearray, memoryview)):
         if len(src) == 0:
             raise DecodeError(name, "empty input (0 bytes)")
@@ -74,6 +113,11 @@ def select_video_stream(container, policy: str, name: str):
     if not videos:
         kinds = ", ".join(sorted({s.type for s in container.streams})) or "none"
         raise DecodeError(name, f"no video stream (streams present: {kinds})")
+    # A stream whose codec FFmpeg does not know (or a damaged header names none) has no decoder.
+    decodable = [s for s in videos if getattr(s, "codec_context", None) is not None]
+    if not decodable:
+        raise DecodeError(name, "no decodable video stream (unknown or damaged codec header)")
+    videos = decodable
     if policy == "first":
         return videos[0]
     if policy != "best":

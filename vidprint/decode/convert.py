@@ -4,17 +4,21 @@ Hashes must not depend on the FFmpeg build PyAV ships (libswscale's SIMD and C p
 versions, give different RGB pixels). For the natively handled formats the YUV planes, which the codec
 standard fixes, are converted by Numba kernels that reproduce libswscale's plain C results
 (:mod:`vidprint.decode._yuv2rgb` at native size, :mod:`vidprint.decode._swscale` when scaling),
-fused with PDQ's luminance so that no RGB frame is ever stored. Any other format falls back to
+fused with PDQ's luminance (:mod:`vidprint.decode.luma`) so that no RGB frame is ever stored; unrotated
+native-size 4:2:0 frames can also be handed to :func:`vidprint.pdqf.hash_yuv420p_batch` as planes
+(:meth:`LumaConverter.planes420`), which fuses the same conversion into the hash. Any other format falls back to
 libswscale (``frame.reformat(format="rgb24")``) and the result may then vary with the FFmpeg build;
 :attr:`LumaConverter.native` says which path a stream takes.
 """
 from __future__ import annotations
 
+import threading
+
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
 from vidprint.decode import _swscale, _yuv2rgb
-from vidprint.pdqf import _kernels as _pdq
-from vidprint.pdqf import hash_luma_batch, luma_from_rgb
+from vidprint.decode.luma import luma_from_rgb_into
 
 #: Packed RGB formats: at native size libswscale only reorders their bytes, so this is exact too.
 _RGB_ORDER = {"rgb24": (0, 1, 2), "bgr24": (2, 1, 0), "rgba": (0, 1, 2), "bgra": (2, 1, 0),
@@ -73,6 +77,7 @@ class LumaConverter:
         self.scaler = scaler
         self.k = (int(round(rotation / 90.0)) % 4) if rotation else 0
         self._filters: dict[tuple[int, int], object] = {}
+        self._local = threading.local()  # per-thread libswscale context of the fallback
         self.native: bool | None = None  # set on the first frame
 
     def out_shape(self, frame) -> tuple[int, int]:
@@ -110,53 +115,24 @@ class LumaConverter:
                 pix = packed.reshape(frame.height, frame.width, -1)[:, :, list(_RGB_ORDER[fmt])]
                 if self.k:
                     pix = np.rot90(pix, self.k)
-                out[...] = luma_from_rgb(np.ascontiguousarray(pix))
+                luma_from_rgb_into(np.ascontiguousarray(pix), out, False)
         self.native = path is not None
         if path is None:
             self._fallback(frame, out)
 
-    def pdq_hashes(self, frames: list, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
-        """PDQ hashes of ``frames`` (a batch of output size ``shape``): ``(uint64[n, 4], int32[n])``.
+    def planes420(self, frame, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, bool] | None:
+        """``(y, u, v, full_range)`` of ``frame`` if :meth:`__call__` would convert it with the native
+        4:2:0 table path at output size ``shape`` (unrotated, not scaled), else None.
 
-        Same values as ``hash_luma_batch`` of the frames' luma. Unrotated 4:2:0 frames kept at native
-        size are hashed straight from their planes (:func:`_yuv2rgb.hash_yuv420p_into`, no luma plane
-        stored); any other frame goes through :meth:`__call__`. A frame object repeated in ``frames``
-        is hashed once.
+        The planes are views of the frame's buffers (rows keep PyAV's padding): converting them with
+        :func:`vidprint.decode.kernels.luma420_rows` gives exactly the luma :meth:`__call__` writes.
         """
-        n = len(frames)
-        words = np.empty((n, 4), dtype=np.uint64)
-        quality = np.empty(n, dtype=np.int32)
         h, w = shape
-        work = ctx = None
-        prev = None
-        for i, frame in enumerate(frames):
-            if frame is prev:
-                words[i] = words[i - 1]
-                quality[i] = quality[i - 1]
-                continue
-            prev = frame
-            fmt = frame.format.name
-            if (not self.k and frame.width == w and frame.height == h
-                    and native_path(fmt, w, h, False) == "yuv420"):
-                if work is None:
-                    work = _pdq.alloc_workspace(h, w)
-                    ctx = np.empty(_pdq.CTX_SIZE, dtype=np.int64)
-                    a64 = np.empty((64, 64), dtype=np.float32)
-                    tmp = np.empty((16, 64), dtype=np.float32)
-                    b = np.empty((16, 16), dtype=np.float32)
-                    median = np.empty(256, dtype=np.float32)
-                full_range = _yuv2rgb.format_layout(fmt)[1]
-                quality[i] = _yuv2rgb.hash_yuv420p_into(
-                    _plane(frame, 0), _plane(frame, 1), _plane(frame, 2), w, h, _yuv2rgb.yuv_tables(full_range),
-                    _yuv2rgb.luma_tables(full_range), work, ctx, a64, tmp, b, median, words[i])
-                self.native = True
-            else:
-                luma = np.empty((1, h, w), dtype=np.float32)
-                self(frame, luma[0])
-                wi, qi = hash_luma_batch(luma)
-                words[i] = wi[0]
-                quality[i] = qi[0]
-        return words, quality
+        fmt = frame.format.name
+        if self.k or frame.width != w or frame.height != h or native_path(fmt, w, h, False) != "yuv420":
+            return None
+        self.native = True
+        return _plane(frame, 0), _plane(frame, 1), _plane(frame, 2), _yuv2rgb.format_layout(fmt)[1]
 
     def _scale420(self, fmt: str, w: int, h: int, frame, out: np.ndarray) -> str | None:
         full_range = _yuv2rgb.format_layout(fmt)[1]
@@ -181,8 +157,42 @@ class LumaConverter:
         oh, ow = out.shape
         if self.k % 2:
             ow, oh = oh, ow
-        rgb = frame.reformat(width=ow, height=oh, format="rgb24",
-                             interpolation=_PYAV_INTERPOLATION[self.scaler]).to_ndarray()
+        rgb = _swscale_rgb24(frame, ow, oh, _PYAV_INTERPOLATION[self.scaler], self._local)
         if self.k:
             rgb = np.rot90(rgb, self.k)
-        out[...] = luma_from_rgb(np.ascontiguousarray(rgb))
+        luma_from_rgb_into(np.ascontiguousarray(rgb), out, False)
+
+
+#: Stripes of locks over frame identities, see :func:`_swscale_rgb24`.
+_FRAME_LOCKS = tuple(threading.Lock() for _ in range(64))
+
+
+def _swscale_rgb24(frame, width: int, height: int, interpolation: str, local: threading.local) -> np.ndarray:
+    """``frame`` scaled to ``uint8[height, width, 3]`` RGB by libswscale, safe on any thread.
+
+    ``frame.reformat()`` is not: it keeps ONE reformatter (one ``SwsContext``) per frame object, and
+    the TMK and vPDQ sources hold the same frame object, converted at different sizes on different
+    worker threads. Two threads then reconfigure and run one context at once (different fingerprints
+    from run to run, hangs, segfaults). Here every thread has its own reformatter (``local``);
+    libswscale runs single-threaded inside it (the pipeline's workers already convert in parallel, and
+    no slice-thread pool is started per context); and a lock per frame object keeps PyAV's temporary
+    edits of the source frame's colour tags (``reformat`` clears and restores its transfer and
+    primaries around the conversion) from interleaving between two threads converting one frame.
+    """
+    global _THREADS_ARG
+    ref = getattr(local, "reformatter", None)
+    if ref is None:
+        ref = local.reformatter = VideoReformatter()
+    args = dict(width=width, height=height, format="rgb24", interpolation=interpolation)
+    with _FRAME_LOCKS[(id(frame) >> 4) % len(_FRAME_LOCKS)]:
+        if _THREADS_ARG:
+            try:
+                return ref.reformat(frame, threads=1, **args).to_ndarray()
+            except TypeError as exc:  # PyAV < 14 has no ``threads`` (and scales single-threaded)
+                if "threads" not in str(exc):
+                    raise
+                _THREADS_ARG = False
+        return ref.reformat(frame, **args).to_ndarray()
+
+
+_THREADS_ARG = True  # whether this PyAV's VideoReformatter.reformat takes ``threads``

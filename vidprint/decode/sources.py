@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class TMKSource:
-    """The reference TMK+PDQF frame source (spec §2.2).
+    """The reference TMK+PDQF frame source (docs/algorithms.md §2.2).
 
     The stream the ``ffmpeg`` CLI picks by default, auto-rotated by its display matrix, resampled to
     ``fps`` by FFmpeg's CFR drop/duplicate rule, squashed to ``size`` x ``size`` with the bicubic
@@ -30,7 +30,7 @@ class TMKSource:
 
 @dataclass(frozen=True)
 class VPDQSource:
-    """The reference vPDQ frame source (spec §3.1).
+    """The reference vPDQ frame source (docs/algorithms.md §3.1).
 
     The first video stream, no auto-rotation, every decoded frame numbered from 0; frame ``n`` is
     kept iff ``n % K == 0`` with ``K = max(1, int(every_seconds * fps))``. Native size, or squashed

@@ -4,7 +4,7 @@ Storage convention used everywhere in vidprint: a hash is four ``uint64`` words,
 most significant 64 bits of the reference hex string (hex digits 0-15), word 3 the least significant
 (digits 48-63). Arrays of hashes are C-contiguous ``uint64[N, 4]``. With this layout the hex string,
 ``bytes.fromhex(hex)`` (python-threatexchange / faiss order) and the words all read the same bits in
-the same order, and bit ``k = 16*u + v`` of the DCT (§1.8 of the spec) is bit ``k % 64`` of word
+the same order, and bit ``k = 16*u + v`` of the DCT (docs/algorithms.md §1.8) is bit ``k % 64`` of word
 ``3 - k // 64``.
 """
 from __future__ import annotations
@@ -12,7 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.core.extending import intrinsic
+
+from vidprint.errors import InvalidArgumentError
 
 _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 
@@ -20,7 +23,7 @@ _HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
 def hex_to_words(hex_str: str) -> np.ndarray:
     """Parse a 64-digit hex PDQ hash into ``uint64[4]``. Raises ``ValueError`` on bad input."""
     if len(hex_str) != 64 or not _HEX_DIGITS.issuperset(hex_str):
-        raise ValueError(f"a PDQ hash is 64 hex digits, got {hex_str!r:.80}")
+        raise InvalidArgumentError("hash", f"a PDQ hash is 64 hex digits, got {hex_str!r:.80}")
     return np.array([int(hex_str[i : i + 16], 16) for i in range(0, 64, 16)], dtype=np.uint64)
 
 
@@ -29,40 +32,67 @@ def words_to_hex(words: np.ndarray) -> str:
     return "".join(f"{int(w):016x}" for w in words)
 
 
-def hexes_to_words(hexes: list[str]) -> np.ndarray:
-    """Parse many hex hashes into ``uint64[N, 4]``."""
-    out = np.empty((len(hexes), 4), dtype=np.uint64)
-    for i, h in enumerate(hexes):
-        out[i] = hex_to_words(h)
-    return out
+def hexes_to_words(hexes) -> np.ndarray:
+    """Parse many 64-digit hex hashes into ``uint64[N, 4]`` (one ``bytes.fromhex`` for all of them).
+
+    Raises ``ValueError`` naming the first entry that is not 64 hex digits.
+    """
+    hexes = list(hexes)
+    n = len(hexes)
+    if n == 0:
+        return np.empty((0, 4), dtype=np.uint64)
+    try:
+        raw = bytes.fromhex("".join(hexes)) if all(len(h) == 64 for h in hexes) else b""
+    except (ValueError, TypeError):
+        raw = b""
+    if len(raw) != 32 * n:  # a wrong length, a non-hex digit, or whitespace (fromhex skips it)
+        for h in hexes:
+            hex_to_words(h)  # raises, naming the bad one
+    return np.frombuffer(raw, dtype=">u8").astype(np.uint64).reshape(n, 4)
 
 
-@njit(cache=True, nogil=True)
-def _popcount64(x):
-    # SWAR popcount; numba has no portable intrinsic for uint64 popcount on every platform.
-    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
-    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
-    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
-    return (x * np.uint64(0x0101010101010101)) >> np.uint64(56)
+def words_to_hexes(words: np.ndarray) -> list[str]:
+    """``uint64[N, 4]`` -> N strings of 64 lowercase hex digits."""
+    h = np.ascontiguousarray(words, dtype=np.uint64).astype(">u8").tobytes().hex()
+    return [h[i : i + 64] for i in range(0, len(h), 64)]
+
+
+@intrinsic
+def _ctpop(typingctx, x):
+    """LLVM ``ctpop`` on a uint64: one POPCNT instruction where the CPU has it, a portable expansion
+    otherwise (much faster than a SWAR popcount)."""
+    sig = types.uint64(types.uint64)
+
+    def codegen(context, builder, signature, args):
+        return builder.ctpop(args[0])
+
+    return sig, codegen
+
+
+@njit(cache=True, nogil=True, inline="always")
+def popcount64(x):
+    """Number of set bits of a ``uint64`` (int64). Callable from other Numba kernels."""
+    return np.int64(_ctpop(x))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def hamming_rows(a, i, b, j):
+    """Hamming distance of hash ``a[i]`` and hash ``b[j]`` (``uint64[N, 4]`` arrays), for kernels."""
+    return (popcount64(a[i, 0] ^ b[j, 0]) + popcount64(a[i, 1] ^ b[j, 1])
+            + popcount64(a[i, 2] ^ b[j, 2]) + popcount64(a[i, 3] ^ b[j, 3]))
 
 
 @njit(cache=True, nogil=True)
 def _hamming_pairs(a, b, out):
     for i in range(a.shape[0]):
-        d = 0
-        for w in range(4):
-            d += _popcount64(a[i, w] ^ b[i, w])
-        out[i] = d
+        out[i] = hamming_rows(a, i, b, i)
 
 
 @njit(cache=True, nogil=True)
 def _hamming_matrix(a, b, out):
     for i in range(a.shape[0]):
         for j in range(b.shape[0]):
-            d = 0
-            for w in range(4):
-                d += _popcount64(a[i, w] ^ b[j, w])
-            out[i, j] = d
+            out[i, j] = hamming_rows(a, i, b, j)
 
 
 def _as_words(x) -> np.ndarray:
@@ -72,7 +102,7 @@ def _as_words(x) -> np.ndarray:
     if arr.ndim == 1:
         arr = arr.reshape(1, 4)
     if arr.ndim != 2 or arr.shape[1] != 4:
-        raise ValueError(f"hash arrays are uint64[N, 4], got shape {arr.shape}")
+        raise InvalidArgumentError("hashes", f"hash arrays are uint64[N, 4], got shape {arr.shape}")
     return arr
 
 
@@ -87,7 +117,7 @@ def hamming(a, b) -> np.ndarray:
     elif b.shape[0] == 1 and a.shape[0] > 1:
         b = np.ascontiguousarray(np.broadcast_to(b, a.shape))
     if a.shape != b.shape:
-        raise ValueError(f"cannot pair {a.shape[0]} hashes with {b.shape[0]}")
+        raise InvalidArgumentError("hashes", f"cannot pair {a.shape[0]} hashes with {b.shape[0]}")
     out = np.empty(a.shape[0], dtype=np.int32)
     _hamming_pairs(a, b, out)
     return out
@@ -110,8 +140,16 @@ class PDQHash:
     0
     """
 
-    words: np.ndarray  # uint64[4], word 0 = most significant
+    words: np.ndarray  # uint64[4], word 0 = most significant; a private read-only copy
     quality: int = 0
+
+    def __post_init__(self) -> None:
+        words = np.array(self.words, dtype=np.uint64, copy=True).reshape(-1)
+        if words.shape != (4,):
+            raise InvalidArgumentError("hash", f"a PDQ hash is 4 uint64 words, got shape {np.shape(self.words)}")
+        words.flags.writeable = False  # truly immutable: hash() and == cannot change behind a dict's back
+        object.__setattr__(self, "words", words)
+        object.__setattr__(self, "quality", int(self.quality))
 
     @classmethod
     def from_hex(cls, hex_str: str, quality: int = 0) -> "PDQHash":
@@ -121,7 +159,7 @@ class PDQHash:
     def from_bytes(cls, data: bytes, quality: int = 0) -> "PDQHash":
         """32 bytes in ``bytes.fromhex(hex)`` order (python-threatexchange, faiss)."""
         if len(data) != 32:
-            raise ValueError(f"a PDQ hash is 32 bytes, got {len(data)}")
+            raise InvalidArgumentError("hash", f"a PDQ hash is 32 bytes, got {len(data)}")
         return cls(np.frombuffer(data, dtype=">u8").astype(np.uint64), int(quality))
 
     @property

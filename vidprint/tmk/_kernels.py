@@ -1,7 +1,7 @@
 """Numba kernels of the TMK+PDQF profile. Private: the public API is in the sibling modules.
 
 Arithmetic that the reference performs in f32 is kept in f32 here, with the same evaluation order
-(spec §2.4-§2.7); no kernel that must reproduce reference bits uses ``fastmath``. The dot-product
+(docs/algorithms.md §2.4-§2.7); no kernel that must reproduce reference bits uses ``fastmath``. The dot-product
 and level-1 kernels, whose results are compared with a tolerance, accumulate in f64 and allow
 reassociation so that LLVM can vectorize the reductions.
 """
@@ -27,7 +27,7 @@ def accumulate_frames(features, t0, periods, avg, cos_acc, sin_acc, g, cos_j, si
     cos_acc, sin_acc: float32[P, m, d] running cosine / sine sums.
     g: float32[d] scratch; cos_j, sin_j: float64[m] scratch.
 
-    Per frame (spec §2.4): ``avg += f`` in f32; ``g = f / ||f||`` with an f32 sequential norm;
+    Per frame (docs/algorithms.md §2.4): ``avg += f`` in f32; ``g = f / ||f||`` with an f32 sequential norm;
     ``C[p][0] += g`` in f32; for j >= 1, ``C[p][j] = f32(f64(C) + f64(g) * cos(theta))`` with
     ``theta = ((2*pi*j)*t)/T_p`` in f64, and likewise for the sine sums.
     """
@@ -104,7 +104,7 @@ def pair_dots(a_cos, a_sin, b_cos, b_sin, out):
     """Per-(period, coefficient) dot products of two descriptors, accumulated in f64.
 
     a_cos, a_sin, b_cos, b_sin: float32[P, m, d]. out: float64[4, P, m] receives
-    ``CC = C^A.C^B``, ``SS = S^A.S^B``, ``SC = S^A.C^B``, ``CS = C^A.S^B`` (spec §2.7).
+    ``CC = C^A.C^B``, ``SS = S^A.S^B``, ``SC = S^A.C^B``, ``CS = C^A.S^B`` (docs/algorithms.md §2.7).
     """
     num_periods, m, d = a_cos.shape
     for p in range(num_periods):
@@ -138,7 +138,7 @@ def _dot_f32(u, v):
 
 @njit(cache=True, nogil=True)
 def level2_reference_f32(a_cos, a_sin, b_cos, b_sin, periods):
-    """Level-2 kernel maxima exactly as the reference evaluates them, all in f32 (spec §2.7).
+    """Level-2 kernel maxima exactly as the reference evaluates them, all in f32 (docs/algorithms.md §2.7).
 
     Dots are sequential f32 sums; ``delta = f32(((2*pi)*o)/T)`` is formed in f64; ``cos(j*delta)``
     and ``sin(j*delta)`` come from the angle-addition recurrence seeded with ``sin(delta)`` and

@@ -1,4 +1,4 @@
-"""Streaming TMK accumulation over per-frame PDQF vectors (spec §2.4-§2.5).
+"""Streaming TMK accumulation over per-frame PDQF vectors (docs/algorithms.md §2.4-§2.5).
 
 Memory is ``O(P * m * d)`` (about 260 KB for the reference profile) whatever the video length:
 frames are folded into running sums as they arrive.
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from vidprint.errors import InvalidArgumentError
 from vidprint.tmk import _kernels
 from vidprint.tmk.descriptor import MAX_PERIOD, TMKDescriptor
 from vidprint.tmk.params import FEATURE_DIM, FPS, poullot_coefficients, poullot_periods
@@ -17,7 +18,7 @@ class TMKAccumulator:
 
     Args:
         fps: frame rate of the feature stream, frames/s; only recorded in the descriptor (the time
-            index is the frame position, spec §2.4).
+            index is the frame position, docs/algorithms.md §2.4).
         periods: int[P] period lengths in frames; default: the Poullot periods.
         coefficients: float[m] Fourier weights; default: the Poullot weights (stored as f32).
         dim: feature dimension d (256 for PDQF).
@@ -39,14 +40,14 @@ class TMKAccumulator:
     ) -> None:
         self.fps = int(fps)
         if self.fps <= 0:
-            raise ValueError(f"fps must be positive, got {fps}")
+            raise InvalidArgumentError("fps", f"fps must be positive, got {fps}")
         p = poullot_periods() if periods is None else np.asarray(periods)
         if p.ndim != 1 or (p.size and (p.min() < 1 or p.max() > MAX_PERIOD)):
-            raise ValueError(f"periods must be a 1-D array of integers in [1, {MAX_PERIOD}]")
+            raise InvalidArgumentError("periods", f"periods must be a 1-D array of integers in [1, {MAX_PERIOD}]")
         self.periods = np.ascontiguousarray(p, dtype=np.int32)
         c = poullot_coefficients() if coefficients is None else np.asarray(coefficients)
         if c.ndim != 1 or not np.all(np.isfinite(c)) or np.any(c < 0):
-            raise ValueError("coefficients must be a 1-D array of finite non-negative numbers")
+            raise InvalidArgumentError("coefficients", "coefficients must be a 1-D array of finite non-negative numbers")
         self.coefficients = np.ascontiguousarray(c, dtype=np.float32)
         self.dim = int(dim)
         shape = (self.periods.size, self.coefficients.size, self.dim)
@@ -68,12 +69,12 @@ class TMKAccumulator:
         if f.ndim == 1:
             f = f[None, :]
         if f.ndim != 2 or f.shape[1] != self.dim:
-            raise ValueError(f"features must have shape (n, {self.dim}), got {np.shape(features)}")
+            raise InvalidArgumentError("features", f"features must have shape (n, {self.dim}), got {np.shape(features)}")
         if f.shape[0] == 0:
             return
         f = np.ascontiguousarray(f, dtype=np.float32)
         if not np.isfinite(f).all():
-            raise ValueError("features contain NaN or infinity")
+            raise InvalidArgumentError("features", "features contain NaN or infinity")
         _kernels.accumulate_frames(
             f, self.count, self.periods, self._avg, self._cos, self._sin,
             self._g, self._cos_j, self._sin_j,
@@ -81,7 +82,7 @@ class TMKAccumulator:
         self.count += f.shape[0]
 
     def finalize(self) -> TMKDescriptor:
-        """The descriptor of the frames ingested so far (spec §2.5).
+        """The descriptor of the frames ingested so far (docs/algorithms.md §2.5).
 
         Works on copies, so more frames may be ingested afterwards. With zero frames the
         descriptor is all zeros with ``frame_count == 0``, as in the reference.

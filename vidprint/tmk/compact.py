@@ -55,14 +55,10 @@ frequencies to phase drift: at 10% duration change without the scale search, fre
 I_0(beta)`` with ``beta = 4``: it suppresses the ringing of the truncated series so that the
 warped signals compare smoothly and weighs down the highest, least stable frequencies.
 
-Thresholds: level 1 >= 0.4, level 2 >= 0.6 (:data:`COMPACT_LEVEL1_THRESHOLD`,
-:data:`COMPACT_LEVEL2_THRESHOLD`), chosen with ``bench/tmk_profiles.py`` (98 near-duplicate pairs:
-11 transforms of 7 sources plus the 21 chair variant pairs; 9,294 unrelated pairs of 141 videos).
-Level 2 separates far better than the reference's (unrelated 99th percentile 0.15 against 0.65),
-so level 1 can be a loose prefilter (4% of unrelated pairs pass 0.4) and level 2 decides. At
-0.4/0.6 the compact profile matched 94/98 positive pairs with 5 false positives (pairs
-from different corpus groups, mostly with level 1 >= 0.96; not yet inspected), the reference at 0.7/0.7 86/98 with 64. The values were picked
-on that data; treat them as provisional until measured on a larger, independent set.
+Thresholds: level 1 >= 0.4 (a loose prefilter), level 2 >= 0.6 (:data:`COMPACT_LEVEL1_THRESHOLD`,
+:data:`COMPACT_LEVEL2_THRESHOLD`); level 2 decides. How they were chosen and what they give on real
+data (recall per transform, false positives on every unrelated pair): README, *Detection quality*,
+and docs/evaluation.md.
 
 Byte layout (``to_bytes``/``from_bytes``, little-endian, no padding; 15,748 bytes for K = 30)
 --------------------------------------------------------------------------------------------
@@ -89,14 +85,12 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import Union
 
 import numpy as np
 from scipy.special import i0
 
-from vidprint.errors import HashFileError
-from vidprint.tmk._kernels import level1_int8_batch
+from vidprint.errors import HashFileError, InvalidArgumentError
+from vidprint.fileio import EncodedValue, Readable, Writable, read_bytes, write_bytes
 from vidprint.tmk.descriptor import readonly_array
 
 FEATURE_DIM = 256
@@ -110,6 +104,11 @@ _HEADER = struct.Struct("<4sBBHIff")
 HEADER_SIZE = _HEADER.size  # 20
 LEVEL1_BYTES = LEVEL1_DIM
 LEVEL2_BYTES = 4 + NUM_FREQUENCIES * 2 * 4 + NUM_FREQUENCIES * 2 * FEATURE_DIM
+#: Largest valid encoding (K = 65535 frequencies): inputs beyond it are refused before parsing.
+MAX_FILE_BYTES = HEADER_SIZE + LEVEL1_DIM + 65535 * 2 * (4 + FEATURE_DIM)
+
+#: Largest level-2 dequantization scale an encoder produces (1/127, |F_k| <= 1), with rounding slack.
+MAX_LEVEL2_SCALE = (1.0 / 127.0) * (1.0 + 1e-3)
 
 #: Level-1 threshold of the compact profile (cosine of the int8 averages), inclusive; a loose
 #: prefilter (measured: 4% of unrelated pairs pass it).
@@ -148,7 +147,7 @@ def taper(k_max: int = NUM_FREQUENCIES, beta: float = TAPER_BETA) -> np.ndarray:
 
 
 @dataclass(frozen=True, eq=False)
-class CompactDescriptor:
+class CompactDescriptor(EncodedValue):
     """A compact-profile TMK descriptor.
 
     Attributes:
@@ -161,7 +160,8 @@ class CompactDescriptor:
         frame_count: frames ingested.
         duration_s: duration used for time normalization, seconds.
 
-    Instances compare by identity; compare :meth:`to_bytes` for contents.
+    Instances compare by value (``==`` is equality of the :meth:`to_bytes` encodings; a float-path
+    descriptor equals its quantized form) and are hashable.
     """
 
     level1: np.ndarray
@@ -183,7 +183,7 @@ class CompactDescriptor:
         dt = np.int8 if co.dtype == np.int8 else np.float32
         object.__setattr__(self, "coeffs", readonly_array(co, dt, (k, 2, FEATURE_DIM), "coeffs"))
         if self.frame_count < 0:
-            raise ValueError(f"frame_count must be >= 0, got {self.frame_count}")
+            raise InvalidArgumentError("frame_count", f"frame_count must be >= 0, got {self.frame_count}")
 
     @property
     def level1_int8(self) -> np.ndarray:
@@ -210,11 +210,31 @@ class CompactDescriptor:
                             d.duration_s, d.dc_norm)
         return head + d.level1.tobytes() + d.scales.tobytes() + d.coeffs.tobytes()
 
+    def write(self, path: Writable) -> None:
+        """Write the ``.vptc`` encoding to a path (atomically) or a binary file object."""
+        write_bytes(path, self.to_bytes())
+
     @classmethod
-    def from_bytes(cls, data: Union[bytes, bytearray, memoryview], source: str = "<bytes>"
-                   ) -> "CompactDescriptor":
-        """Parse :meth:`to_bytes` output; raises :class:`HashFileError` naming ``source``."""
-        buf = bytes(data)
+    def read(cls, src: Readable, source: str | None = None) -> "CompactDescriptor":
+        """Read a ``.vptc`` file: a path, bytes or a binary file object (same as :meth:`from_bytes`)."""
+        return cls.from_bytes(src, source)
+
+    @classmethod
+    def from_bytes(cls, data: Readable, source: str | None = None) -> "CompactDescriptor":
+        """Parse a ``.vptc`` encoding from bytes, a path or a binary file object.
+
+        Raises :class:`HashFileError` naming ``source`` (default: the path or stream name) for a
+        missing, truncated, oversized or malformed input.
+        """
+        buf, source = read_bytes(data, max_bytes=MAX_FILE_BYTES, what="compact TMK (.vptc) file", source=source)
+        return cls._parse(buf, source)
+
+    def __repr__(self) -> str:
+        return (f"CompactDescriptor(frames={self.frame_count}, duration_s={self.duration_s:.3f}, "
+                f"frequencies={self.num_frequencies}{'' if self.quantized else ', float'})")
+
+    @classmethod
+    def _parse(cls, buf: bytes, source: str) -> "CompactDescriptor":
         if len(buf) < HEADER_SIZE:
             raise HashFileError(source, f"compact TMK data too short: {len(buf)} bytes < header {HEADER_SIZE}")
         magic, version, code, k, count, duration, dc_norm = _HEADER.unpack_from(buf)
@@ -238,6 +258,11 @@ class CompactDescriptor:
         o += k * 2 * 4
         if not (np.isfinite(scales).all() and (scales >= 0).all()):
             raise HashFileError(source, "level-2 scales must be finite and >= 0")
+        # |F_k[d]| <= 1 (a mean of unit vectors times phases), so scale = max|x| / 127 <= 1/127: a
+        # larger scale cannot come from an encoder and could overflow the scores.
+        if float(scales.max()) > MAX_LEVEL2_SCALE:
+            raise HashFileError(source, f"level-2 scale {float(scales.max()):.6g} > {MAX_LEVEL2_SCALE:.6g}, "
+                                        "beyond what the format can produce (a damaged or forged file)")
         coeffs = np.frombuffer(buf, np.int8, k * 2 * FEATURE_DIM, o).reshape(k, 2, FEATURE_DIM)
         return cls(level1=level1, dc_norm=float(dc_norm), scales=scales, coeffs=coeffs,
                    frame_count=int(count), duration_s=float(duration))
@@ -267,303 +292,3 @@ def quantize(d: CompactDescriptor) -> CompactDescriptor:
     scales, q = _quantize_parts(d.coeffs.astype(np.float64) * d.scales[..., None])
     return CompactDescriptor(d.level1, np.float32(d.dc_norm).item(), scales, q, d.frame_count,
                              np.float32(d.duration_s).item())
-
-
-# ------------------------------------------------------------------------------------------------
-# Streaming accumulation
-
-
-class CompactAccumulator:
-    """Build a :class:`CompactDescriptor` from PDQF frame features and their times.
-
-    Memory is constant (``NUM_BINS`` x 256 float64, 2 MB) whatever the video length: frames are
-    summed into time bins of width ``bin_seconds * 2**j``, and when a frame falls beyond the last
-    bin, neighbouring bins merge pairwise (``j += 1``) until it fits.
-
-    Args:
-        bin_seconds: initial bin width, seconds (default one 15 fps frame: with 1024 bins, videos
-            up to 68 s keep one frame per bin).
-        num_bins: number of bins (even, >= 2).
-        num_frequencies: K.
-
-    Example::
-
-        acc = CompactAccumulator()
-        for feats, times in stream:     # float32[n, 256], float64[n] seconds, increasing
-            acc.update(feats, times)
-        desc = acc.finalize()
-    """
-
-    def __init__(self, bin_seconds: float = 1.0 / 15.0, num_bins: int = NUM_BINS,
-                 num_frequencies: int = NUM_FREQUENCIES) -> None:
-        if not bin_seconds > 0:
-            raise ValueError(f"bin_seconds must be positive, got {bin_seconds}")
-        if num_bins < 2 or num_bins % 2:
-            raise ValueError(f"num_bins must be even and >= 2, got {num_bins}")
-        if num_frequencies < 1 or num_frequencies > 65535:
-            raise ValueError(f"num_frequencies must be in [1, 65535], got {num_frequencies}")
-        self.num_frequencies = int(num_frequencies)
-        self.width = float(bin_seconds)
-        self._sum = np.zeros((num_bins, FEATURE_DIM), dtype=np.float64)
-        self._tsum = np.zeros(num_bins, dtype=np.float64)
-        self._count = np.zeros(num_bins, dtype=np.int64)
-        self.count = 0
-        self.merges = 0
-        self._t0: float | None = None
-        self._t_last = -np.inf
-
-    @property
-    def num_bins(self) -> int:
-        return int(self._count.size)
-
-    def _merge(self) -> None:
-        half = self.num_bins // 2
-        for arr in (self._sum, self._tsum, self._count):
-            arr[:half] = arr[0::2] + arr[1::2]
-            arr[half:] = 0
-        self.width *= 2.0
-        self.merges += 1
-
-    def update(self, features: np.ndarray, times_s: np.ndarray) -> None:
-        """Ingest float32[n, 256] raw PDQF vectors shown at ``times_s`` (float64[n] seconds,
-        non-decreasing, continuing the previous calls). A single frame may be float32[256]."""
-        f = np.asarray(features)
-        if f.ndim == 1:
-            f = f[None, :]
-        t = np.atleast_1d(np.asarray(times_s, dtype=np.float64))
-        if f.ndim != 2 or f.shape[1] != FEATURE_DIM:
-            raise ValueError(f"features must have shape (n, {FEATURE_DIM}), got {np.shape(features)}")
-        if t.shape != (f.shape[0],):
-            raise ValueError(f"times_s must have shape ({f.shape[0]},), got {t.shape}")
-        if f.shape[0] == 0:
-            return
-        if not (np.isfinite(f).all() and np.isfinite(t).all()):
-            raise ValueError("features or times contain NaN or infinity")
-        if t[0] < self._t_last or np.any(np.diff(t) < 0):
-            raise ValueError("times must be non-decreasing across calls")
-        g = f.astype(np.float64)
-        norms = np.sqrt(np.einsum("ij,ij->i", g, g))
-        g /= np.where(norms > 0, norms, 1.0)[:, None]
-        if self._t0 is None:
-            self._t0 = float(t[0])
-        rel = t - self._t0
-        while rel[-1] >= self.width * self.num_bins:
-            self._merge()
-        idx = np.minimum((rel / self.width).astype(np.int64), self.num_bins - 1)
-        starts = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]])
-        bins = idx[starts]
-        self._sum[bins] += np.add.reduceat(g, starts, axis=0)
-        self._tsum[bins] += np.add.reduceat(rel, starts)
-        self._count[bins] += np.diff(np.r_[starts, idx.size])
-        self.count += f.shape[0]
-        self._t_last = float(t[-1])
-
-    def _spectrum(self) -> tuple[np.ndarray, np.ndarray, float]:
-        """(time average float64[256], F_0..F_K complex128[K+1, 256], duration seconds)."""
-        k_max = self.num_frequencies
-        if self.count == 0:
-            return np.zeros(FEATURE_DIM), np.zeros((k_max + 1, FEATURE_DIM), complex), 0.0
-        span = self._t_last - self._t0
-        dt = span / (self.count - 1) if self.count > 1 else self.width
-        if not dt > 0:
-            dt = self.width
-        duration = span + dt
-        used = np.flatnonzero(self._count)
-        s = (self._tsum[used] / self._count[used] + 0.5 * dt) / duration
-        phase = np.exp(-2j * np.pi * np.outer(np.arange(k_max + 1), s))
-        spec = phase @ self._sum[used] / self.count
-        return spec[0].real.copy(), spec, duration
-
-    def finalize_float(self) -> CompactDescriptor:
-        """Unquantized level 2 (float32 coefficients, unit scales): for measuring quantization.
-        Level 1 is the same int8 vector as :meth:`finalize`'s."""
-        avg, spec, duration = self._spectrum()
-        parts = np.stack([spec[1:].real, -spec[1:].imag], axis=1)
-        n = float(np.linalg.norm(avg))
-        return CompactDescriptor(
-            level1=_quantize_level1(avg), dc_norm=n,
-            scales=np.ones((self.num_frequencies, 2), np.float32), coeffs=parts.astype(np.float32),
-            frame_count=self.count, duration_s=duration)
-
-    def finalize(self) -> CompactDescriptor:
-        """The quantized descriptor of the frames ingested so far (more may follow)."""
-        return quantize(self.finalize_float())
-
-
-def compact_from_features(features: np.ndarray, times_s: np.ndarray | None = None,
-                          fps: float = 15.0) -> CompactDescriptor:
-    """One-shot helper; ``times_s`` defaults to ``arange(n) / fps``."""
-    f = np.asarray(features)
-    t = np.arange(f.shape[0]) / fps if times_s is None else times_s
-    acc = CompactAccumulator()
-    acc.update(f, t)
-    return acc.finalize()
-
-
-# ------------------------------------------------------------------------------------------------
-# Scoring
-
-
-@dataclass(frozen=True)
-class CompactScore:
-    """Scores of a compact descriptor pair.
-
-    Attributes:
-        level1: cosine of the int8 level-1 vectors, in [-1, 1] (0 if either is zero).
-        level2: best warped-signal cosine, in [-1, 1]; 1 for a video with itself.
-        offset: best shift ``b`` as a fraction of the duration: B's content at normalized time
-            ``s`` matches A's at ``scale * s + offset`` (negative/scale>1 meaning the reverse warp).
-        scale: best time scale (duration of B's content in A's normalized time; 1 = same span).
-    """
-
-    level1: float
-    level2: float
-    offset: float
-    scale: float
-
-
-def compact_level1(a: CompactDescriptor, b: CompactDescriptor) -> float:
-    """Cosine of the two level-1 int8 vectors."""
-    u = a.level1_int8.astype(np.float64)
-    v = b.level1_int8.astype(np.float64)
-    nu, nv = float(np.sqrt(u @ u)), float(np.sqrt(v @ v))
-    if nu == 0.0 or nv == 0.0:
-        return 0.0
-    return float((u @ v) / (nu * nv))
-
-
-def compact_level1_many(query: CompactDescriptor, codes: np.ndarray) -> np.ndarray:
-    """Level 1 of one query against many descriptors at once, for a prefilter scan.
-
-    ``codes`` is ``int8[N, 128]``, the stacked :attr:`CompactDescriptor.level1_int8` of the
-    candidates (128 bytes each: 1M descriptors = 128 MB). Returns ``float32[N]`` cosines, equal to
-    :func:`compact_level1` pair by pair.
-    """
-    codes = np.ascontiguousarray(codes, dtype=np.int8)
-    if codes.ndim != 2 or codes.shape[1] != LEVEL1_BYTES:
-        raise ValueError(f"codes must be int8[N, {LEVEL1_BYTES}], got {codes.shape}")
-    out = np.empty(codes.shape[0], dtype=np.float32)
-    level1_int8_batch(np.ascontiguousarray(query.level1_int8), codes, out)
-    return out
-
-
-@lru_cache(maxsize=8)
-def _warp_tables(k_max: int) -> tuple[np.ndarray, ...]:
-    """Precomputed tables for the warp search with K = ``k_max``.
-
-    Returns scales ``a`` float64[S]; ``E(a j - k)`` complex128[S, 2K+1, 2K+1] (j, k = -K..K);
-    ``E(a m)`` complex128[S, 4K+1] (m = -2K..2K); the FFT bins of j and m (int64); the shifts
-    ``b`` float64[G] of the grid (in [-1/2, 1/2)); and the allowed (scale, shift) mask bool[S, G].
-    """
-    n_scales = int(round((1.0 - MIN_SCALE) / SCALE_STEP)) + 1
-    a = np.linspace(MIN_SCALE, 1.0, n_scales)
-    j = np.arange(-k_max, k_max + 1)
-    x = a[:, None, None] * j[None, :, None] - j[None, None, :]
-    e = np.exp(1j * np.pi * x) * np.sinc(x)
-    m = np.arange(-2 * k_max, 2 * k_max + 1)
-    xm = a[:, None] * m[None, :]
-    em = np.exp(1j * np.pi * xm) * np.sinc(xm)
-    b = np.arange(SHIFT_GRID) / SHIFT_GRID
-    b = np.where(b >= 0.5, b - 1.0, b)
-    allowed = (b[None, :] >= -MAX_EXTRA_SHIFT - 1e-12) & (
-        b[None, :] <= (1.0 - a)[:, None] + MAX_EXTRA_SHIFT + 1e-12)
-    out = (a, e, em, j % SHIFT_GRID, m % SHIFT_GRID, b, allowed)
-    for arr in out:
-        arr.flags.writeable = False
-    return out
-
-
-def _products(fa: np.ndarray, fb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Two-sided products of the tapered one-sided spectra fa, fb (complex[K, d], k = 1..K).
-
-    With ``F_{-k} = conj F_k`` and ``F_0`` omitted (``c_0 = 0``), returns ``P[j, k] =
-    F^A_j . conj(F^B_k)``, ``G_A`` and ``G_B`` (same form), complex128[2K+1, 2K+1], index ``j + K``,
-    from one real ``(4K x d) @ (d x 4K)`` product (a complex GEMM on the two-sided arrays is
-    about 10x slower at these sizes).
-    """
-    k = fa.shape[0]
-    r = np.concatenate([fa.real, fa.imag, fb.real, fb.imag])
-    m = r @ r.T
-    pos = np.arange(k + 1, 2 * k + 1)
-    neg = np.arange(k - 1, -1, -1)
-    out = []
-    for x, y in ((0, 2), (0, 0), (2, 2)):
-        rr, ri = m[x * k:(x + 1) * k, y * k:(y + 1) * k], m[x * k:(x + 1) * k, (y + 1) * k:(y + 2) * k]
-        ir, ii = m[(x + 1) * k:(x + 2) * k, y * k:(y + 1) * k], m[(x + 1) * k:(x + 2) * k, (y + 1) * k:(y + 2) * k]
-        pc = (rr + ii) + 1j * (ir - ri)  # F_j . conj(F_k)
-        pp = (rr - ii) + 1j * (ir + ri)  # F_j . F_k
-        p = np.zeros((2 * k + 1, 2 * k + 1), dtype=np.complex128)
-        p[np.ix_(pos, pos)] = pc
-        p[np.ix_(pos, neg)] = pp
-        p[np.ix_(neg, pos)] = np.conj(pp)
-        p[np.ix_(neg, neg)] = np.conj(pc)
-        out.append(p)
-    return out[0], out[1], out[2]
-
-
-def _diag_sums(g: np.ndarray) -> np.ndarray:
-    """``h_m = sum_{j - j' = m} G[j, j']`` for m = -(n-1)..(n-1): complex128[2n-1]."""
-    n = g.shape[0]
-    out = np.zeros(2 * n - 1, dtype=np.complex128)
-    jj, kk = np.indices(g.shape)
-    np.add.at(out, (jj - kk + n - 1).ravel(), g.ravel())
-    return out
-
-
-def _one_direction(p: np.ndarray, h: np.ndarray, ebb: float, k_max: int
-                   ) -> tuple[float, float, float]:
-    """Best (cosine, shift, scale) of A's signal warped onto B's window, scales a <= 1.
-
-    p: P[j, k] = F^A_j . conj(F^B_k) (tapered, two-sided); h: diagonal sums of A's own product;
-    ebb: B's energy.
-    """
-    a, e, em, jbin, mbin, b, allowed = _warp_tables(k_max)
-    if ebb <= 0:
-        return 0.0, 0.0, 1.0
-    x = np.zeros((2, a.size, SHIFT_GRID), dtype=np.complex128)
-    x[0][:, jbin] = (e * p[None]).sum(axis=2)  # coefficient of exp(2 pi i j b), per scale
-    x[1][:, mbin] = em * h[None, :]  # warped energy of A
-    y = np.fft.ifft(x, axis=-1).real * SHIFT_GRID
-    num, den = y[0], y[1]
-    ok = allowed & (den > 1e-12 * ebb)
-    cos = np.full(num.shape, -np.inf)
-    cos[ok] = num[ok] / np.sqrt(den[ok] * ebb)
-    flat = int(np.argmax(cos))
-    si, bi = divmod(flat, SHIFT_GRID)
-    best = float(cos[si, bi])
-    if not np.isfinite(best):
-        return 0.0, 0.0, 1.0
-    return min(best, 1.0), float(b[bi]), float(a[si])
-
-
-def compact_level2_detail(a: CompactDescriptor, b: CompactDescriptor) -> tuple[float, float, float]:
-    """(level 2, offset, scale) of a pair; see :class:`CompactScore` and the module docstring."""
-    if a.num_frequencies != b.num_frequencies:
-        raise ValueError(f"frequency counts differ: {a.num_frequencies} != {b.num_frequencies}")
-    k_max = a.num_frequencies
-    c = taper(k_max)[1:, None]
-    p, gaa, gbb = _products(a.spectrum() * c, b.spectrum() * c)
-    eaa, ebb = float(np.trace(gaa).real), float(np.trace(gbb).real)
-    s1, off1, sc1 = _one_direction(p, _diag_sums(gaa), ebb, k_max)
-    s2, off2, sc2 = _one_direction(p.conj().T, _diag_sums(gbb), eaa, k_max)
-    if s2 > s1:
-        # B warped onto A: A(s) ~ B(sc2 s + off2), i.e. B(s) ~ A((s - off2) / sc2)
-        return s2, -off2 / sc2, 1.0 / sc2
-    return s1, off1, sc1
-
-
-def compact_level2(a: CompactDescriptor, b: CompactDescriptor) -> float:
-    """Level-2 score: best warped-signal cosine (module docstring)."""
-    return compact_level2_detail(a, b)[0]
-
-
-def compact_score(a: CompactDescriptor, b: CompactDescriptor) -> CompactScore:
-    """Both scores of a pair, with the best warp."""
-    l2, off, sc = compact_level2_detail(a, b)
-    return CompactScore(level1=compact_level1(a, b), level2=l2, offset=off, scale=sc)
-
-
-def compact_is_match(s: CompactScore, level1: float = COMPACT_LEVEL1_THRESHOLD,
-                     level2: float = COMPACT_LEVEL2_THRESHOLD) -> bool:
-    """Two-level rule: ``s.level1 >= level1 and s.level2 >= level2`` (inclusive)."""
-    return bool(s.level1 >= level1 and s.level2 >= level2)

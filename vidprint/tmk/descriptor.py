@@ -1,4 +1,4 @@
-"""The TMK+PDQF descriptor and the reference ``.tmk`` binary format (spec §5.1).
+"""The TMK+PDQF descriptor and the reference ``.tmk`` binary format (docs/algorithms.md §5.1).
 
 Layout, little-endian, no padding: ``TMK1`` ``FVEC`` ``PDQF``, five int32 (fps, P, m, d,
 frame count), int32[P] periods, f32[m] coefficients, f32[d] pure average, f32[P, m, d] cosine
@@ -11,7 +11,10 @@ and short reads):
   trailing bytes** are rejected (the format has no trailer, so extra bytes mean a corrupt or
   concatenated file);
 * fps > 0, P >= 0, m >= 0, d >= 0, frame count >= 0, every period in ``[1, MAX_PERIOD]``;
-* every float must be finite.
+* every float must be finite, and the values must be ones TMK finalization can produce
+  (:func:`value_problem`: norms ``a_j`` or 0, bounded averages, zero ``sin[:, 0]``), which keeps
+  every score of a file that is read within its documented range: a damaged or forged entry of a
+  shared hash list cannot match every video.
 
 Sizes are checked against the real length of the input before any array is allocated, so a
 header that claims huge dimensions costs nothing. Any violation raises
@@ -22,12 +25,14 @@ from __future__ import annotations
 import os
 import struct
 from dataclasses import dataclass
-from typing import BinaryIO, ClassVar, Union
+from typing import BinaryIO, ClassVar
 
 import numpy as np
 
-from vidprint.atomic import atomic_write
-from vidprint.errors import HashFileError
+from vidprint.errors import HashFileError, InvalidArgumentError
+from vidprint.fileio import EncodedValue, Readable
+from vidprint.fileio import source_name as _source_name
+from vidprint.fileio import write_bytes
 from vidprint.tmk.params import ALGORITHM, pair_score_normalizer
 
 PROJECT_MAGIC = b"TMK1"
@@ -39,20 +44,20 @@ MAX_PERIOD = 1 << 22
 _HEADER = struct.Struct("<4s4s4s5i")
 _CHUNK = 1 << 20
 
-Source = Union[str, os.PathLike, bytes, bytearray, memoryview, BinaryIO]
+Source = Readable
 
 
 def readonly_array(x: np.ndarray, dtype, shape: tuple[int, ...], name: str) -> np.ndarray:
     """A private, C-contiguous, read-only copy of ``x`` (frozen descriptors stay frozen)."""
     arr = np.array(x, dtype=dtype, order="C", copy=True)
     if arr.shape != shape:
-        raise ValueError(f"{name} has shape {arr.shape}, expected {shape}")
+        raise InvalidArgumentError(name, f"{name} has shape {arr.shape}, expected {shape}")
     arr.flags.writeable = False
     return arr
 
 
 @dataclass(frozen=True, eq=False)
-class TMKDescriptor:
+class TMKDescriptor(EncodedValue):
     """A whole-video TMK+PDQF descriptor, as stored in a ``.tmk`` file.
 
     Attributes:
@@ -66,8 +71,8 @@ class TMKDescriptor:
 
     Arrays are stored as read-only C-contiguous copies. Construction checks shapes, fps > 0,
     frame_count >= 0 and periods in [1, MAX_PERIOD] (``ValueError``); values are not checked for
-    finiteness (:func:`read` does that). Instances compare by identity; use :meth:`to_bytes` to
-    compare contents.
+    finiteness (:func:`read` does that). Instances compare by value (``==`` is equality of the
+    ``.tmk`` encodings) and are hashable.
     """
 
     fps: int
@@ -90,9 +95,9 @@ class TMKDescriptor:
         average.flags.writeable = False
         shape = (periods.shape[0], coefficients.shape[0], average.shape[0])
         if int(self.fps) <= 0 or int(self.frame_count) < 0:
-            raise ValueError(f"fps must be > 0 and frame_count >= 0, got {self.fps}, {self.frame_count}")
+            raise InvalidArgumentError("fps", f"fps must be > 0 and frame_count >= 0, got {self.fps}, {self.frame_count}")
         if periods.size and (periods.min() < 1 or periods.max() > MAX_PERIOD):
-            raise ValueError(f"periods must lie in [1, {MAX_PERIOD}], got {periods.tolist()}")
+            raise InvalidArgumentError("periods", f"periods must lie in [1, {MAX_PERIOD}], got {periods.tolist()}")
         object.__setattr__(self, "fps", int(self.fps))
         object.__setattr__(self, "frame_count", int(self.frame_count))
         object.__setattr__(self, "periods", periods)
@@ -109,7 +114,7 @@ class TMKDescriptor:
 
     @property
     def pair_score_normalizer(self) -> np.float32:
-        """``a_0 + 2 * sum_{j>=1} a_j`` in f32, the level-2 normalizer (spec §2.3)."""
+        """``a_0 + 2 * sum_{j>=1} a_j`` in f32, the level-2 normalizer (docs/algorithms.md §2.3)."""
         return self._normalizer  # type: ignore[attr-defined]
 
     def nbytes_file(self) -> int:
@@ -118,7 +123,7 @@ class TMKDescriptor:
         return HEADER_SIZE + 4 * p + 4 * m + 4 * d + 8 * p * m * d
 
     def to_bytes(self) -> bytes:
-        """The ``.tmk`` encoding (spec §5.1)."""
+        """The ``.tmk`` encoding (docs/algorithms.md §5.1)."""
         p, m, d = self.shape
         header = _HEADER.pack(
             PROJECT_MAGIC, FILE_TYPE_MAGIC, ALGORITHM, self.fps, p, m, d, self.frame_count
@@ -135,26 +140,28 @@ class TMKDescriptor:
         )
 
     def write(self, path: str | os.PathLike | BinaryIO) -> None:
-        """Write the ``.tmk`` encoding to a path or a binary file object."""
-        data = self.to_bytes()
-        if hasattr(path, "write"):
-            path.write(data)  # type: ignore[union-attr]
-        else:
-            atomic_write(path, data)  # a killed writer never leaves a truncated .tmk
+        """Write the ``.tmk`` encoding to a path (atomically: a killed writer never leaves a
+        truncated file) or to a binary file object."""
+        write_bytes(path, self.to_bytes())
+
+    @classmethod
+    def from_bytes(cls, data: Source) -> "TMKDescriptor":
+        """Parse a ``.tmk`` encoding: bytes, a path or a binary file object (same as :func:`read`)."""
+        return read(data)
+
+    @classmethod
+    def read(cls, src: Source) -> "TMKDescriptor":
+        """Read a ``.tmk`` file: a path, bytes or a binary file object (same as :func:`read`)."""
+        return read(src)
+
+    def __repr__(self) -> str:
+        p, m, d = self.shape
+        return f"TMKDescriptor(fps={self.fps}, periods={p}, coefficients={m}, dim={d}, frame_count={self.frame_count})"
 
 
 def expected_size(num_periods: int, num_coefficients: int, dim: int) -> int:
     """Byte length of a ``.tmk`` with these dimensions (Python ints: no overflow)."""
     return HEADER_SIZE + 4 * (num_periods + num_coefficients + dim) + 8 * num_periods * num_coefficients * dim
-
-
-def _source_name(src: object) -> str:
-    if isinstance(src, (str, os.PathLike)):
-        return os.fspath(src)  # type: ignore[return-value]
-    if isinstance(src, (bytes, bytearray, memoryview)):
-        return "<bytes>"
-    name = getattr(src, "name", None)
-    return str(name) if isinstance(name, (str, bytes, os.PathLike)) else "<stream>"
 
 
 def _read_stream(f: BinaryIO, name: str) -> bytes:
@@ -187,18 +194,26 @@ def read(src: Source) -> TMKDescriptor:
     """
     name = _source_name(src)
     if isinstance(src, (str, os.PathLike)):
-        with open(src, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
-            data = f.read(HEADER_SIZE)
-            # Validate against the on-disk size before reading (and allocating) the body.
-            _check_header(data, name, size)
-            data += f.read()
+        try:
+            with open(src, "rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                data = f.read(HEADER_SIZE)
+                # Validate against the on-disk size before reading (and allocating) the body.
+                _check_header(data, name, size)
+                data += f.read()
+        except IsADirectoryError:
+            raise HashFileError(name, "is a directory, not a .tmk file") from None
+        except FileNotFoundError:
+            raise HashFileError(name, "no such file") from None
+        except OSError as exc:
+            raise HashFileError(name, f"cannot read: {exc.strerror or exc}") from None
     elif isinstance(src, (bytes, bytearray, memoryview)):
         data = bytes(src)
     elif hasattr(src, "read"):
         data = _read_stream(src, name)  # type: ignore[arg-type]
     else:
-        raise TypeError(f"cannot read a .tmk from {type(src).__name__}")
+        raise InvalidArgumentError(name, f"cannot read a .tmk from a {type(src).__name__}: give a path, "
+                                         "bytes or a binary file object")
     return _parse(data, name)
 
 
@@ -232,6 +247,48 @@ def _check_header(data: bytes, name: str, total: int) -> tuple[int, int, int, in
     return fps, p, m, d, count
 
 
+#: Largest magnitude of a PDQF coefficient, hence of a pure-average element: the 16x64 DCT matrix has
+#: rows of L1 norm <= 64 * sqrt(2/64), so ``|B[u, v]| <= 255 * 128 = 32640`` for luma in 0..255.
+MAX_AVERAGE_MAGNITUDE = 32768.0
+#: Relative tolerance on ``||C[p][j]||^2 = a_j`` (finalization stores it in f32: error ~1e-6).
+NORM_RTOL = 1e-3
+
+
+def value_problem(coefficients: np.ndarray, count: int, average: np.ndarray, cos: np.ndarray,
+                  sin: np.ndarray) -> str | None:
+    """Why these arrays cannot come from TMK+PDQF finalization (docs/algorithms.md §2.5), or None if they can.
+
+    What the format can produce: finite values; coefficients ``a_j >= 0``; pure-average elements
+    within :data:`MAX_AVERAGE_MAGNITUDE`; ``sin[:, 0, :] == 0``; every cosine and sine vector of
+    squared norm 0 or ``a_j`` (within :data:`NORM_RTOL`); all zeros when ``count == 0``. These bound
+    every score: level 1 is a cosine, and ``|K_p(o)| <= a_0 + 2 sum a_j = N`` (Cauchy-Schwarz), so
+    level 2 lies in [-1, 1]; a file that breaks them could score anything and is refused.
+    """
+    if not (np.isfinite(coefficients).all() and np.isfinite(average).all() and np.isfinite(cos).all()
+            and np.isfinite(sin).all()):
+        return "non-finite value"
+    if coefficients.size and float(coefficients.min()) < 0:
+        return f"negative Fourier coefficient {float(coefficients.min())}"
+    big = float(np.abs(average).max()) if average.size else 0.0
+    if big > MAX_AVERAGE_MAGNITUDE:
+        return f"pure-average element of magnitude {big:.3g} > {MAX_AVERAGE_MAGNITUDE:g}, beyond any PDQF value"
+    if count == 0:
+        if average.any() or cos.any() or sin.any():
+            return "frame count 0 with non-zero features"
+        return None
+    if sin.shape[1] and sin[:, 0, :].any():
+        return "non-zero sine features for coefficient 0"
+    want = coefficients.astype(np.float64)[None, :]
+    for label, arr in (("cosine", cos), ("sine", sin)):
+        n2 = np.einsum("pjd,pjd->pj", arr.astype(np.float64), arr.astype(np.float64))
+        ok = (n2 == 0) | (np.abs(n2 - want) <= NORM_RTOL * want)
+        if not ok.all():
+            pi, j = (int(v[0]) for v in np.nonzero(~ok))
+            return (f"{label} features [period {pi}, coefficient {j}] have squared norm {n2[pi, j]:.6g}; "
+                    f"the format gives 0 or a_j = {want[0, j]:.6g}")
+    return None
+
+
 def _parse(data: bytes, name: str) -> TMKDescriptor:
     fps, p, m, d, count = _check_header(data, name, len(data))
     off = HEADER_SIZE
@@ -252,6 +309,9 @@ def _parse(data: bytes, name: str) -> TMKDescriptor:
     n3 = p * m * d
     cos = floats[m + d : m + d + n3].reshape(p, m, d)
     sin = floats[m + d + n3 :].reshape(p, m, d)
+    problem = value_problem(coefficients, count, average, cos, sin)
+    if problem:
+        raise HashFileError(name, problem + " (a damaged or forged file)")
     return TMKDescriptor(
         fps=fps,
         periods=periods,
@@ -263,4 +323,5 @@ def _parse(data: bytes, name: str) -> TMKDescriptor:
     )
 
 
-__all__ = ["TMKDescriptor", "read", "expected_size", "MAX_PERIOD", "HEADER_SIZE"]
+__all__ = ["TMKDescriptor", "read", "expected_size", "value_problem", "MAX_PERIOD", "HEADER_SIZE",
+           "MAX_AVERAGE_MAGNITUDE"]

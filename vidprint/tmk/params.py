@@ -1,4 +1,4 @@
-"""Constants of the TMK+PDQF reference profile (spec §2.3).
+"""Constants of the TMK+PDQF reference profile (docs/algorithms.md §2.3).
 
 Every ``.tmk`` file stores these values in its header and preamble, so they are data, not just
 configuration: two descriptors can be compared only when they agree (see

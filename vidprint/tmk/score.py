@@ -1,4 +1,4 @@
-"""Level-1 and level-2 TMK scores (spec §2.6-§2.8).
+"""Level-1 and level-2 TMK scores (docs/algorithms.md §2.6-§2.8).
 
 Level 1 is the cosine of the two raw average features. Level 2 is
 ``max_p max_{o in [0, T_p)} K_p(o) / N`` with
@@ -15,7 +15,7 @@ Three evaluations of ``K_p`` over all offsets are provided (``method=``):
     length ``T_p`` falls back to Bluestein's algorithm and is several times slower than this dense
     product on only 31 non-zero frequencies.
 ``"fft"``
-    ``K_p = CC_0 + Re(FFT_{T_p}(Z))`` with :func:`scipy.fft.irfft` (spec §2.7), batched over
+    ``K_p = CC_0 + Re(FFT_{T_p}(Z))`` with :func:`scipy.fft.irfft` (docs/algorithms.md §2.7), batched over
     candidates.
 ``"direct"``
     The reference's own f32 evaluation (angle-addition recurrence, f32 dots and sums), in Numba;
@@ -33,7 +33,7 @@ from typing import Sequence
 import numpy as np
 import scipy.fft
 
-from vidprint.errors import IncompatibleDescriptorsError
+from vidprint.errors import IncompatibleDescriptorsError, InvalidArgumentError
 from vidprint.tmk import _kernels
 from vidprint.tmk.descriptor import TMKDescriptor
 
@@ -43,10 +43,6 @@ LEVEL1_THRESHOLD = 0.7
 LEVEL2_THRESHOLD = 0.7
 
 _BLOCK = 128  # offsets per block in the "blocked" evaluation
-# Candidates per batch in level2_many. Measured on 2 cores: batching several candidates into one
-# matrix product or FFT was slower than one at a time (the K matrices leave the cache, and OpenBLAS
-# threads contend), so the batch path is kept but used with one candidate.
-_BATCH = 1
 METHODS = ("blocked", "fft", "direct")
 
 
@@ -68,6 +64,32 @@ class TMKScore:
     level2: float
     period: int
     offset: int
+
+    @property
+    def problem(self) -> str | None:
+        """Why these scores cannot decide a match (outside their documented range, or NaN), or None.
+
+        Descriptors that :func:`vidprint.tmk.read` accepts always score in range; this guards
+        descriptors built in memory from unchecked arrays. :func:`is_match` is False when set.
+        """
+        return score_problem(self.level1, self.level2)
+
+    @property
+    def valid(self) -> bool:
+        return self.problem is None
+
+
+#: Rounding slack on the [-1, 1] range of both scores (level 2 is evaluated from f32 features).
+SCORE_SLACK = 1e-3
+
+
+def score_problem(level1: float, level2: float) -> str | None:
+    """Why a (level 1, level 2) pair is outside the documented range [-1, 1] (NaN included), or None."""
+    for label, v in (("level-1", level1), ("level-2", level2)):
+        if not (-1.0 - SCORE_SLACK <= v <= 1.0 + SCORE_SLACK):  # also catches NaN
+            return (f"{label} score {v!r} outside its range [-1, 1]: a descriptor is damaged or forged; "
+                    "such a score never counts as a match")
+    return None
 
 
 def check_compatible(a: TMKDescriptor, b: TMKDescriptor) -> None:
@@ -135,7 +157,7 @@ def level1_many(
     q = np.ascontiguousarray(query_avg, dtype=np.float32).reshape(-1)
     avgs = np.ascontiguousarray(averages, dtype=np.float32)
     if avgs.ndim != 2 or avgs.shape[1] != q.size:
-        raise ValueError(f"averages must have shape (N, {q.size}), got {np.shape(averages)}")
+        raise InvalidArgumentError("averages", f"averages must have shape (N, {q.size}), got {np.shape(averages)}")
     q64 = q.astype(np.float64)
     qn = float(np.sqrt(q64 @ q64))
     if norms is None:
@@ -143,7 +165,7 @@ def level1_many(
     else:
         nr = np.ascontiguousarray(norms, dtype=np.float64).reshape(-1)
         if nr.size != avgs.shape[0]:
-            raise ValueError(f"norms has {nr.size} entries for {avgs.shape[0]} rows")
+            raise InvalidArgumentError("norms", f"norms has {nr.size} entries for {avgs.shape[0]} rows")
     out = np.empty(avgs.shape[0], dtype=np.float32)
     _kernels.level1_batch(q, qn, avgs, nr, out)
     return out
@@ -258,24 +280,28 @@ def _level2_detail(
     if method == "direct":
         _same_shape(a, b)
         maxima, offsets = _kernels.level2_reference_f32(a.cos, a.sin, b.cos, b.sin, a.periods)
+        if not np.isfinite(maxima).all():
+            return float("nan"), 0, 0
         p = int(np.argmax(maxima))
         value = np.float32(maxima[p]) / a.pair_score_normalizer
         return float(value), int(a.periods[p]), int(offsets[p])
     dots = np.empty((1, 4, num_p, m), dtype=np.float64)
     _dots(a, b, dots[0])
+    if not np.isfinite(dots).all():  # NaN features: report NaN (never a match), not the other periods' max
+        return float("nan"), 0, 0
     best, bp, bo = _best_from_dots(dots, a.periods, method)
     return float(best[0] / np.float64(a.pair_score_normalizer)), int(a.periods[bp[0]]), int(bo[0])
 
 
 def _check_method(method: str) -> None:
     if method not in METHODS:
-        raise ValueError(f"unknown level-2 method {method!r}; expected one of {METHODS}")
+        raise InvalidArgumentError("method", f"unknown level-2 method {method!r}; expected one of {METHODS}")
 
 
 def level2(
     a: TMKDescriptor, b: TMKDescriptor, *, method: str = "blocked", check: bool = True
 ) -> float:
-    """Level-2 score ``max_p max_o K_p(o) / N`` (spec §2.7); N is from ``a``'s coefficients."""
+    """Level-2 score ``max_p max_o K_p(o) / N`` (docs/algorithms.md §2.7); N is from ``a``'s coefficients."""
     _check_method(method)
     if check:
         check_compatible(a, b)
@@ -320,17 +346,17 @@ def level2_many(
             for i, c in enumerate(candidates):
                 scores[i], periods_out[i], offsets_out[i] = _level2_detail(query, c, "direct")
         else:
+            # One candidate at a time: measured on 2 cores, stacking several candidates into one
+            # matrix product or FFT was slower (the K matrices leave the cache).
             norm = np.float64(query.pair_score_normalizer)
-            dots = np.empty((min(n, _BATCH), 4, num_p, m), dtype=np.float64)
-            for start in range(0, n, _BATCH):
-                chunk = candidates[start : start + _BATCH]
-                for i, c in enumerate(chunk):
-                    _dots(query, c, dots[i])
-                best, bp, bo = _best_from_dots(dots[: len(chunk)], query.periods, method)
-                stop = start + len(chunk)
-                scores[start:stop] = best / norm
-                periods_out[start:stop] = query.periods[bp]
-                offsets_out[start:stop] = bo
+            dots = np.empty((1, 4, num_p, m), dtype=np.float64)
+            for i, c in enumerate(candidates):
+                _dots(query, c, dots[0])
+                best, bp, bo = _best_from_dots(dots, query.periods, method)
+                # NaN features score NaN, never a match
+                scores[i] = best[0] / norm if np.isfinite(dots).all() else np.nan
+                periods_out[i] = query.periods[bp[0]]
+                offsets_out[i] = bo[0]
     if return_details:
         return scores, periods_out, offsets_out
     return scores
@@ -339,5 +365,11 @@ def level2_many(
 def is_match(
     s: TMKScore, level1: float = LEVEL1_THRESHOLD, level2: float = LEVEL2_THRESHOLD
 ) -> bool:
-    """The reference two-level rule: ``s.level1 >= level1 and s.level2 >= level2`` (inclusive)."""
+    """The reference two-level rule: ``s.level1 >= level1 and s.level2 >= level2`` (inclusive).
+
+    A score outside its documented range (:attr:`TMKScore.problem`: NaN, or beyond [-1, 1]) is never
+    a match, whatever the thresholds.
+    """
+    if s.problem is not None:
+        return False
     return bool(s.level1 >= level1 and s.level2 >= level2)

@@ -5,38 +5,22 @@ All hash arrays are C-contiguous ``uint64[N, 4]``; distances are Hamming distanc
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, types
-from numba.core.extending import intrinsic
+from numba import njit
 
-_SLOT_MASK = np.uint64(0xFFFF)
+from vidprint.pdqf.hash import hamming_rows
+
+#: The multi-index cuts a hash into N_SLOTS slots of SLOT_BITS bits.
 N_SLOTS = 16
+SLOT_BITS = 16
+_SLOT_MASK = np.uint64((1 << SLOT_BITS) - 1)
+_SLOT_VALUES = 1 << SLOT_BITS
+#: Largest probe radius (bits per slot) of :func:`mih_pairs`; exact up to distance
+#: ``N_SLOTS * (MIH_MAX_RADIUS + 1) - 1`` = 47 bits (pigeonhole), brute force beyond.
+MIH_MAX_RADIUS = 2
+#: Slot values probed per slot at radius 2: the value itself, 16 one-bit and 120 two-bit flips.
+MIH_MAX_PROBES = 1 + SLOT_BITS + SLOT_BITS * (SLOT_BITS - 1) // 2
 
-
-@intrinsic
-def _ctpop(typingctx, x):
-    """LLVM ``ctpop`` on a uint64: one POPCNT instruction where the CPU has it (about 15x faster
-    than a SWAR popcount here), a portable expansion otherwise."""
-    sig = types.uint64(types.uint64)
-
-    def codegen(context, builder, signature, args):
-        return builder.ctpop(args[0])
-
-    return sig, codegen
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _popcount(x):
-    return np.int64(_ctpop(x))
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _dist(a, i, b, j):
-    return (
-        _popcount(a[i, 0] ^ b[j, 0])
-        + _popcount(a[i, 1] ^ b[j, 1])
-        + _popcount(a[i, 2] ^ b[j, 2])
-        + _popcount(a[i, 3] ^ b[j, 3])
-    )
+_dist = hamming_rows  # distance of a[i] and b[j] (LLVM ctpop, shared with vidprint.pdqf.hash)
 
 
 @njit(cache=True, nogil=True)
@@ -85,7 +69,7 @@ def pairs_brute(q, c, max_dist):
     n = 0
     for i in range(q.shape[0]):
         # distances first, collection second: keeps the hot loop free of the growable outputs
-        # (about 5x faster than appending inside it)
+        # (appending inside it would keep the growable arrays in the hot loop)
         cnt = 0
         for j in range(m):
             d = _dist(q, i, c, j)
@@ -108,7 +92,7 @@ def pairs_brute(q, c, max_dist):
 
 @njit(cache=True, nogil=True, inline="always")
 def _slot(words, i, s):
-    return np.int64((words[i, s >> 2] >> np.uint64(16 * (s & 3))) & _SLOT_MASK)
+    return np.int64((words[i, s >> 2] >> np.uint64(SLOT_BITS * (s & 3))) & _SLOT_MASK)
 
 
 @njit(cache=True, nogil=True)
@@ -119,14 +103,14 @@ def mih_build(c):
     ``v`` are ``rows[s, offsets[s, v]:offsets[s, v + 1]]``, ascending).
     """
     m = c.shape[0]
-    offsets = np.zeros((N_SLOTS, 65537), dtype=np.int32)  # int32: half the cache footprint
+    offsets = np.zeros((N_SLOTS, _SLOT_VALUES + 1), dtype=np.int32)  # int32: half the cache footprint
     rows = np.empty((N_SLOTS, m), dtype=np.int32)
     for s in range(N_SLOTS):
         for j in range(m):
             offsets[s, _slot(c, j, s) + 1] += 1
-        for v in range(65536):
+        for v in range(_SLOT_VALUES):
             offsets[s, v + 1] += offsets[s, v]
-        fill = offsets[s, :65536].copy()
+        fill = offsets[s, :_SLOT_VALUES].copy()
         for j in range(m):
             v = _slot(c, j, s)
             rows[s, fill[v]] = j
@@ -137,14 +121,15 @@ def mih_build(c):
 @njit(cache=True, nogil=True)
 def mih_pairs(q, c, offsets, rows, max_dist, radius):
     """All (i, j, distance) with distance <= max_dist, exact when ``radius >= max_dist // 16``
-    (pigeonhole over 16 slots). ``radius`` is 0, 1 or 2. Output is grouped by i, j unordered."""
+    (pigeonhole over 16 slots). ``radius`` is 0, 1 or 2 (:data:`MIH_MAX_RADIUS`). Output is grouped
+    by i, j unordered."""
     m = c.shape[0]
     seen = np.full(m, -1, dtype=np.int32)
     qi = np.empty(1024, dtype=np.int32)
     cj = np.empty(1024, dtype=np.int32)
     dd = np.empty(1024, dtype=np.int16)
     n = 0
-    probes = np.empty(137, dtype=np.int64)
+    probes = np.empty(MIH_MAX_PROBES, dtype=np.int64)
     for i in range(q.shape[0]):
         for s in range(N_SLOTS):
             v = _slot(q, i, s)
@@ -152,12 +137,12 @@ def mih_pairs(q, c, offsets, rows, max_dist, radius):
             probes[np_] = v
             np_ += 1
             if radius >= 1:
-                for a in range(16):
+                for a in range(SLOT_BITS):
                     va = v ^ (1 << a)
                     probes[np_] = va
                     np_ += 1
                     if radius >= 2:
-                        for b in range(a + 1, 16):
+                        for b in range(a + 1, SLOT_BITS):
                             probes[np_] = va ^ (1 << b)
                             np_ += 1
             for p in range(np_):

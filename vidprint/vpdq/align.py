@@ -8,7 +8,7 @@ Algorithm (all times in seconds):
 
 1. Frames with ``quality < quality`` are dropped on both sides: blank / flat frames never take part.
 2. Candidate pairs: every (query frame, compared frame) at Hamming distance ``<= distance``, found
-   exactly with a 16 x 16-bit multi-index (pigeonhole, spec §4.2) in a Numba kernel.
+   exactly with a 16 x 16-bit multi-index (pigeonhole, docs/algorithms.md §4.2) in a Numba kernel.
 3. Local non-maximum suppression: a pair is kept only if its distance is the minimum among the pairs
    of the same query frame whose compared times are within ``nms_window_s``, **and** among the pairs of
    the same compared frame whose query times are within ``nms_window_s``. Moving content keeps about
@@ -43,11 +43,12 @@ from typing import Mapping
 
 import numpy as np
 
+from vidprint.errors import InvalidArgumentError
 from vidprint.vpdq import _kernels
-from vidprint.vpdq.features import VPDQHash
+from vidprint.vpdq.features import VPDQHash, require_vpdq
 from vidprint.vpdq.match import DISTANCE_THRESHOLD, QUALITY_THRESHOLD, pair_finder
 
-IDENTITY = "orig"  # name of the untransformed query in Segment.transform (spec §5.3 order names)
+IDENTITY = "orig"  # name of the untransformed query in Segment.transform (docs/algorithms.md §5.3 order names)
 
 
 @dataclass(frozen=True)
@@ -145,28 +146,17 @@ def _fit_line(tq, tc, w, s0, o0, ref, tol, lo, hi):
     return s, o, inl
 
 
-def _align_one(
-    q_words: np.ndarray, q_t: np.ndarray, finder, c_t: np.ndarray, p: _Params, transform: str
-) -> list[Segment]:
-    """Alignment of quality-filtered frames (``words uint64[N,4]``, ``t float64[N]`` seconds) against
-    the compared frames behind ``finder`` (see :func:`pair_finder`) with timestamps ``c_t``."""
-    if q_words.shape[0] == 0 or c_t.shape[0] == 0:
-        return []
-    qi, cj, dd = finder(q_words)
-    if qi.size == 0:
-        return []
-    tq = q_t[qi]
-    tc = c_t[cj]
-
-    # 3. mutual local minima
+def _mutual_minima(qi, cj, dd, tq, tc, window: float) -> tuple[np.ndarray, np.ndarray]:
+    """Step 3: indices of the pairs that are local distance minima along both axes, and their
+    weights ``1 / (number of tied minima)``."""
     o_row = np.lexsort((tc, qi))
     row_min = np.empty(qi.size, dtype=np.bool_)
     row_ties = np.empty(qi.size, dtype=np.int64)
-    _kernels.window_minima(qi[o_row], tc[o_row], dd[o_row], p.nms_window_s, row_min, row_ties)
+    _kernels.window_minima(qi[o_row], tc[o_row], dd[o_row], window, row_min, row_ties)
     o_col = np.lexsort((tq, cj))
     col_min = np.empty(qi.size, dtype=np.bool_)
     col_ties = np.empty(qi.size, dtype=np.int64)
-    _kernels.window_minima(cj[o_col], tq[o_col], dd[o_col], p.nms_window_s, col_min, col_ties)
+    _kernels.window_minima(cj[o_col], tq[o_col], dd[o_col], window, col_min, col_ties)
     keep = np.zeros(qi.size, dtype=np.bool_)
     ties = np.ones(qi.size, dtype=np.int64)
     keep[o_row] = row_min
@@ -177,11 +167,98 @@ def _align_one(
     ties2[o_col] = col_ties
     keep &= keep2
     k_idx = np.flatnonzero(keep)
-    k_tq = np.ascontiguousarray(tq[k_idx])
-    k_tc = np.ascontiguousarray(tc[k_idx])
-    k_w = 1.0 / np.maximum(ties[k_idx], ties2[k_idx]).astype(np.float64)
+    return k_idx, 1.0 / np.maximum(ties[k_idx], ties2[k_idx]).astype(np.float64)
+
+
+@dataclass(frozen=True)
+class _Pairs:
+    """Candidate pairs of one alignment: query row ``qi``, compared row ``cj``, distance ``dd``, and
+    their times ``tq`` / ``tc`` (seconds)."""
+
+    qi: np.ndarray
+    cj: np.ndarray
+    dd: np.ndarray
+    tq: np.ndarray
+    tc: np.ndarray
+
+
+def _line_segments(pairs: _Pairs, q_t, s: float, o: float, ref: float, near_k, k_tq, k_w,
+                   q_sorted_t, c_sorted_t, p: _Params, transform: str) -> list[Segment]:
+    """Steps 5-6 for the line ``tc = s * (tq - ref) + o``: supported query frames, split at gaps,
+    each run scored and kept if it passes the thresholds. ``near_k``: the kept pairs on the line."""
+    qi, cj, dd, tq, tc = pairs.qi, pairs.cj, pairs.dd, pairs.tq, pairs.tc
+    resid = tc - (s * (tq - ref) + o)
+    on = np.abs(resid) <= p.tolerance_s
+    if not on.any():
+        return []
+    best_d = np.full(q_t.shape[0], _NO_PAIR, dtype=np.int64)
+    np.minimum.at(best_d, qi[on], dd[on].astype(np.int64))
+    # specificity: frames that also match on lines shifted by a few seconds (static content,
+    # loops) do not pin the alignment down
+    elsewhere = np.zeros(q_t.shape[0], dtype=np.bool_)
+    for delta in p.shifts:
+        elsewhere[qi[np.abs(resid - delta) <= p.tolerance_s]] = True
+    frames = np.flatnonzero(best_d < _NO_PAIR)
+    ft = q_t[frames]
+    order = np.argsort(ft, kind="stable")
+    frames, ft = frames[order], ft[order]
+    cuts = np.flatnonzero(np.diff(ft) > p.max_gap_s) + 1
+    out: list[Segment] = []
+    for run in np.split(np.arange(frames.size), cuts):
+        if run.size < max(p.min_frames, 1):
+            continue
+        qs, qe = float(ft[run[0]]), float(ft[run[-1]])
+        n_q = int(np.searchsorted(q_sorted_t, qe, "right") - np.searchsorted(q_sorted_t, qs, "left"))
+        cs, ce = s * (qs - ref) + o, s * (qe - ref) + o
+        lo_c, hi_c = min(cs, ce) - p.tolerance_s, max(cs, ce) + p.tolerance_s
+        n_c = int(np.searchsorted(c_sorted_t, hi_c, "right") - np.searchsorted(c_sorted_t, lo_c, "left"))
+        in_run = near_k & (k_tq >= qs) & (k_tq <= qe)
+        density = float(k_w[in_run].sum()) / max(1, min(n_q, n_c))
+        c_hit = np.unique(cj[on & (tq >= qs) & (tq <= qe) & (tc >= lo_c) & (tc <= hi_c)]).size
+        score = max(run.size / max(n_q, 1), c_hit / max(n_c, 1))
+        specific = float(np.count_nonzero(~elsewhere[frames[run]])) / run.size
+        if score < p.min_score or density < p.min_density or specific < p.min_specificity:
+            continue
+        out.append(Segment(
+            query_start_s=qs,
+            query_end_s=qe,
+            compared_start_s=float(cs),
+            compared_end_s=float(ce),
+            matched_frames=int(run.size),
+            score=float(score),
+            speed=float(s),
+            offset_s=float(o - s * ref),
+            transform=transform,
+            mean_distance=float(best_d[frames[run]].mean()),
+            density=float(min(density, 1.0)),
+            specificity=specific,
+        ))
+    return out
+
+
+#: "No pair" marker of the per-frame best distance (larger than any Hamming distance).
+_NO_PAIR = 1 << 30
+
+
+def _align_one(
+    q_words: np.ndarray, q_t: np.ndarray, finder, c_t: np.ndarray, p: _Params, transform: str
+) -> list[Segment]:
+    """Alignment of quality-filtered frames (``words uint64[N,4]``, ``t float64[N]`` seconds) against
+    the compared frames behind ``finder`` (see :func:`pair_finder`) with timestamps ``c_t``."""
+    if q_words.shape[0] == 0 or c_t.shape[0] == 0:
+        return []
+    qi, cj, dd = finder(q_words)
+    if qi.size == 0:
+        return []
+    pairs = _Pairs(qi, cj, dd, q_t[qi], c_t[cj])
+
+    # 3. mutual local minima
+    k_idx, k_w = _mutual_minima(qi, cj, dd, pairs.tq, pairs.tc, p.nms_window_s)
+    k_tq = np.ascontiguousarray(pairs.tq[k_idx])
+    k_tc = np.ascontiguousarray(pairs.tc[k_idx])
     active = np.ones(k_idx.size, dtype=np.bool_)
 
+    # 4. Hough grid: speeds, and offsets measured at the query's middle
     lo, hi = p.speed_range
     q_lo, q_hi = float(q_t.min()), float(q_t.max())
     ref = 0.5 * (q_lo + q_hi)
@@ -194,7 +271,7 @@ def _align_one(
     min_votes = max(2.0, 0.5 * p.min_frames * p.min_density)
 
     segments: list[Segment] = []
-    for _ in range(4 * p.max_segments):
+    for _ in range(_PEAKS_PER_SEGMENT * p.max_segments):
         if len(segments) >= p.max_segments or not active.any():
             break
         si, o0, votes = _kernels.hough_peak(k_tq, k_tc, k_w, active, speeds, ref, omin, p.bin_s, nbins)
@@ -208,60 +285,14 @@ def _align_one(
             if not near_k.any():
                 break
         active &= ~near_k
-
-        # 5. support from all pairs
-        on = np.abs(tc - (s * (tq - ref) + o)) <= p.tolerance_s
-        if not on.any():
-            continue
-        sup_q = qi[on]
-        sup_d = dd[on].astype(np.int64)
-        best_d = np.full(q_t.shape[0], 1 << 30, dtype=np.int64)
-        np.minimum.at(best_d, sup_q, sup_d)
-        # specificity: frames that also match on lines shifted by a few seconds (static content,
-        # loops) do not pin the alignment down
-        resid = tc - (s * (tq - ref) + o)
-        elsewhere = np.zeros(q_t.shape[0], dtype=np.bool_)
-        for delta in p.shifts:
-            elsewhere[qi[np.abs(resid - delta) <= p.tolerance_s]] = True
-        frames = np.flatnonzero(best_d < (1 << 30))
-        ft = q_t[frames]
-        order = np.argsort(ft, kind="stable")
-        frames, ft = frames[order], ft[order]
-        cuts = np.flatnonzero(np.diff(ft) > p.max_gap_s) + 1
-        for run in np.split(np.arange(frames.size), cuts):
-            if run.size < max(p.min_frames, 1):
-                continue
-            qs, qe = float(ft[run[0]]), float(ft[run[-1]])
-            n_q = int(np.searchsorted(q_sorted_t, qe, "right") - np.searchsorted(q_sorted_t, qs, "left"))
-            cs, ce = s * (qs - ref) + o, s * (qe - ref) + o
-            n_c = int(np.searchsorted(c_sorted_t, max(cs, ce) + p.tolerance_s, "right")
-                      - np.searchsorted(c_sorted_t, min(cs, ce) - p.tolerance_s, "left"))
-            in_run = near_k & (k_tq >= qs) & (k_tq <= qe)
-            evidence = float(k_w[in_run].sum())
-            density = evidence / max(1, min(n_q, n_c))
-            lo_c, hi_c = min(cs, ce) - p.tolerance_s, max(cs, ce) + p.tolerance_s
-            c_hit = np.unique(cj[on & (tq >= qs) & (tq <= qe) & (tc >= lo_c) & (tc <= hi_c)]).size
-            score = max(run.size / max(n_q, 1), c_hit / max(n_c, 1))
-            specific = float(np.count_nonzero(~elsewhere[frames[run]])) / run.size
-            if score < p.min_score or density < p.min_density or specific < p.min_specificity:
-                continue
-            segments.append(
-                Segment(
-                    query_start_s=qs,
-                    query_end_s=qe,
-                    compared_start_s=float(cs),
-                    compared_end_s=float(ce),
-                    matched_frames=int(run.size),
-                    score=float(score),
-                    speed=float(s),
-                    offset_s=float(o - s * ref),
-                    transform=transform,
-                    mean_distance=float(best_d[frames[run]].mean()),
-                    density=float(min(density, 1.0)),
-                    specificity=specific,
-                )
-            )
+        # 5-6. support from all pairs, segments
+        segments.extend(_line_segments(pairs, q_t, s, o, ref, near_k, k_tq, k_w, q_sorted_t, c_sorted_t,
+                                       p, transform))
     return segments
+
+
+#: Hough peaks examined per segment asked for (a peak may yield no segment).
+_PEAKS_PER_SEGMENT = 4
 
 
 def _overlap(a0: float, a1: float, b0: float, b1: float) -> float:
@@ -329,6 +360,8 @@ def align(
 
     Returns segments sorted by compared start time.
     """
+    require_vpdq(query, "query")
+    require_vpdq(compared, "compared")
     p = _Params(
         int(distance), (float(speed_range[0]), float(speed_range[1])), float(tolerance_s),
         float(max_gap_s), int(min_frames), float(min_score), float(min_density), float(min_specificity),
@@ -336,7 +369,7 @@ def align(
         tuple(sg * (float(tolerance_s) + d) for d in (1.0, 3.0) for sg in (-1.0, 1.0)),
     )
     if not 0 < p.speed_range[0] <= p.speed_range[1]:
-        raise ValueError(f"speed_range must satisfy 0 < min <= max, got {speed_range}")
+        raise InvalidArgumentError("speed_range", f"speed_range must satisfy 0 < min <= max, got {speed_range}")
     qmask = query.quality >= quality
     cmask = compared.quality >= quality
     c_words = np.ascontiguousarray(compared.words[cmask])
@@ -348,7 +381,7 @@ def align(
         for name, w in dihedral.items():
             w = np.ascontiguousarray(w, dtype=np.uint64)
             if w.shape != query.words.shape:
-                raise ValueError(f"dihedral variant {name!r} has shape {w.shape}, query {query.words.shape}")
+                raise InvalidArgumentError("dihedral", f"dihedral variant {name!r} has shape {w.shape}, query {query.words.shape}")
             variants[name] = w
     if not any(np.array_equal(w, query.words) for w in variants.values()):
         variants = {IDENTITY: query.words, **variants}

@@ -18,6 +18,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from vidprint.errors import InvalidArgumentError
 from vidprint.pdqf.hash import PDQHash, hexes_to_words, words_to_hex
 
 from vidprint.vpdq import _kernels
@@ -67,13 +68,13 @@ class VPDQHash:
         if words.size == 0:
             words = words.reshape(0, 4)
         if words.ndim != 2 or words.shape[1] != 4:
-            raise ValueError(f"words must be uint64[N, 4], got shape {words.shape}")
+            raise InvalidArgumentError("words", f"words must be uint64[N, 4], got shape {words.shape}")
         n = words.shape[0]
         cols = {}
         for name, dt in (("quality", np.int32), ("frame_numbers", np.int64), ("timestamps", np.float64)):
             arr = np.ascontiguousarray(getattr(self, name), dtype=dt).reshape(-1)
             if arr.shape[0] != n:
-                raise ValueError(f"{name} has {arr.shape[0]} entries, words has {n}")
+                raise InvalidArgumentError(name, f"{name} has {arr.shape[0]} entries, words has {n}")
             cols[name] = arr
         for name, arr in (("words", words), *cols.items()):
             if arr.flags.writeable:  # own a private read-only copy so the frozen object stays frozen
@@ -156,8 +157,24 @@ class VPDQHash:
             "source": self.source,
         }
 
+    def _frames_key(self) -> tuple:
+        # Timestamps at the text format's precision (``%.3f``), so equality survives a text round trip.
+        stamps = np.round(self.timestamps, 3) + 0.0
+        return (self.words.tobytes(), self.quality.tobytes(), self.frame_numbers.tobytes(), stamps.tobytes())
+
+    def __eq__(self, other: object) -> bool:
+        """Value equality of the frames: hashes, qualities, frame numbers and timestamps to the
+        millisecond (the text format's precision). Metadata (fps, sampling, size, pruning, source) is
+        descriptive and not compared; use :meth:`equals` for that."""
+        if not isinstance(other, VPDQHash):
+            return NotImplemented
+        return self is other or self._frames_key() == other._frames_key()
+
+    def __hash__(self) -> int:
+        return hash(self._frames_key())
+
     def equals(self, other: "VPDQHash", metadata: bool = True) -> bool:
-        """Exact equality of all frames (and of the metadata if ``metadata``)."""
+        """Exact equality of all frames, timestamps to the bit (and of the metadata if ``metadata``)."""
         same = (
             len(self) == len(other)
             and np.array_equal(self.words, other.words)
@@ -181,6 +198,24 @@ class VPDQHash:
 
         write(self, path, sidecar=sidecar)
 
+    def to_bytes(self) -> bytes:
+        """The reference text as ASCII bytes (:meth:`to_text`)."""
+        return self.to_text().encode("ascii")
+
+    @classmethod
+    def from_bytes(cls, data, source: str | None = None) -> "VPDQHash":
+        """Parse reference text from bytes, a path or a binary file object (no sidecar is applied)."""
+        from vidprint.vpdq.textformat import read_content
+
+        return read_content(data, source)
+
+    @classmethod
+    def read(cls, src, source: str | None = None) -> "VPDQHash":
+        """Read a vPDQ text file (see :func:`vidprint.vpdq.textformat.read`)."""
+        from vidprint.vpdq.textformat import read
+
+        return read(src, source)
+
     def to_signal_str(self) -> str:
         """python-threatexchange ``VPDQSignal`` JSON string (see :func:`textformat.to_signal_str`)."""
         from vidprint.vpdq.textformat import to_signal_str
@@ -192,6 +227,14 @@ class VPDQHash:
             f"VPDQHash({len(self)} frames, {self.duration:.3f} s, fps={self.fps}, "
             f"source={self.source!r}{', pruned' if self.pruned else ''})"
         )
+
+
+def require_vpdq(x: object, name: str) -> VPDQHash:
+    """``x`` if it is a :class:`VPDQHash`, else :class:`vidprint.errors.InvalidArgumentError` naming ``name``."""
+    if not isinstance(x, VPDQHash):
+        raise InvalidArgumentError(name, f"expected a VPDQHash (vidprint.vpdq.read or vidprint.fingerprint(...).vpdq), "
+                                         f"got {type(x).__name__}")
+    return x
 
 
 def prune(vh: VPDQHash, distance: int | None = None, min_quality: int | None = None) -> VPDQHash:
@@ -208,6 +251,7 @@ def prune(vh: VPDQHash, distance: int | None = None, min_quality: int | None = N
     "kept_frames"}``, with the previous record (if ``vh`` was already pruned) under ``"previous"``.
     Frame numbers and timestamps of the kept frames are unchanged.
     """
+    require_vpdq(vh, "vh")
     keep = np.ones(len(vh), dtype=np.bool_)
     if min_quality is not None:
         keep &= vh.quality >= int(min_quality)

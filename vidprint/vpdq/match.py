@@ -1,4 +1,4 @@
-"""vPDQ bag-of-frames matching (spec §3.2, §4.4): what fraction of each video's frames has a near
+"""vPDQ bag-of-frames matching (docs/algorithms.md §3.2, §4.4): what fraction of each video's frames has a near
 duplicate somewhere in the other video. Frame order and timestamps are ignored (see
 :mod:`vidprint.vpdq.align` for temporal alignment).
 
@@ -34,8 +34,9 @@ from typing import Literal
 
 import numpy as np
 
+from vidprint.errors import InvalidArgumentError
 from vidprint.vpdq import _kernels
-from vidprint.vpdq.features import VPDQHash
+from vidprint.vpdq.features import VPDQHash, require_vpdq
 
 Dedupe = Literal["filter-then-dedupe", "dedupe-then-filter", "none"]
 DISTANCE_THRESHOLD = 31  # bits, inclusive in the README and python-threatexchange
@@ -103,7 +104,7 @@ def prepare(vh: VPDQHash, quality: int, dedupe: Dedupe) -> np.ndarray:
         return _first_unique(vh.words, keep)
     if dedupe == "none":
         return keep
-    raise ValueError(f"unknown dedupe mode {dedupe!r}")
+    raise InvalidArgumentError("dedupe", f"unknown dedupe mode {dedupe!r}")
 
 
 def _words_arg(x: np.ndarray) -> np.ndarray:
@@ -135,7 +136,7 @@ def pair_finder(c: np.ndarray, max_dist: int, n_queries: int = 0):
 
     Returns ``f(q) -> (qi int32[P], cj int32[P], dist int16[P])``, reusable for many query arrays
     (e.g. the dihedral variants of one query). A multi-index over ``c`` (16 slots of 16 bits, probing
-    every slot value within ``max_dist // 16`` bits: no false negatives by pigeonhole, spec §4.2) is
+    every slot value within ``max_dist // 16`` bits: no false negatives by pigeonhole, docs/algorithms.md §4.2) is
     built when ``max_dist < 48`` and ``n_queries * M`` is large; brute force otherwise.
     """
     c = _words_arg(c)
@@ -180,6 +181,8 @@ def match(
     ``rule``: if given, its distance / quality / strict / dedupe settings replace the arguments.
     Empty filtered sets give ``MatchResult(0, 0)``.
     """
+    require_vpdq(query, "query")
+    require_vpdq(compared, "compared")
     if rule is not None:
         distance, quality, strict, dedupe = rule.distance, rule.quality, rule.strict, rule.dedupe
     qi = prepare(query, quality, dedupe)

@@ -1,4 +1,4 @@
-"""vPDQ text files (reference format, §5.2 of the spec), metadata sidecars and the
+"""vPDQ text files (reference format, docs/algorithms.md §5.2), metadata sidecars and the
 python-threatexchange JSON signal string.
 
 Reference text format: one line per hashed frame, ascending frame order, no header::
@@ -7,7 +7,8 @@ Reference text format: one line per hashed frame, ascending frame order, no head
 
 Reading then writing a reference file reproduces it byte for byte.
 
-Metadata decision (``fps``, ``every_seconds``, ``size``, ``pruned``, ``source``): the text file stays
+Metadata decision (``fps``, ``every_seconds``, ``size``, ``pruned``; never the source path, since hash
+files are shared and a path says who had what): the text file stays
 strictly in the reference format, and the metadata goes to a JSON **sidecar** ``PATH.json`` next to
 ``PATH`` (``chair.txt`` -> ``chair.txt.json``). Rationale: the reference C++ loader rejects lines with
 fewer than 4 fields (so comment/header lines break it) and other readers (python scripts that unpack
@@ -28,7 +29,9 @@ from typing import Any
 import numpy as np
 
 from vidprint.atomic import atomic_write
-from vidprint.errors import HashFileError
+from vidprint.errors import HashFileError, InvalidArgumentError
+from vidprint.fileio import Readable, read_bytes
+from vidprint.pdqf.hash import hexes_to_words, words_to_hexes
 from vidprint.vpdq.features import VPDQHash
 
 _HEX = frozenset("0123456789abcdefABCDEF")
@@ -37,27 +40,21 @@ SIDECAR_SUFFIX = ".json"
 SIDECAR_FORMAT = "vidprint.vpdq.meta"
 SIDECAR_VERSION = 1
 _META_KEYS = ("fps", "every_seconds", "size", "pruned", "source")
-
-
-def _words_from_hexes(hexes: list[str]) -> np.ndarray:
-    if not hexes:
-        return np.empty((0, 4), dtype=np.uint64)
-    raw = bytes.fromhex("".join(hexes))
-    return np.frombuffer(raw, dtype=">u8").astype(np.uint64).reshape(-1, 4)
-
-
-def _hexes_from_words(words: np.ndarray) -> list[str]:
-    h = np.ascontiguousarray(words, dtype=np.uint64).astype(">u8").tobytes().hex()
-    return [h[i : i + 64] for i in range(0, len(h), 64)]
+#: Largest frame number (and quality field) a vPDQ file may hold: frame numbers are stored as int64.
+MAX_FRAME_NUMBER = 2**63 - 1
 
 
 def _parse_int(text: str, what: str, source: str, line: int) -> int:
     body = text[1:] if text[:1] in "+-" else text
     if not body or not _DIGITS.issuperset(body):
         raise HashFileError(source, f"{what} is not an integer: {text!r:.40}", line=line)
+    if len(body) > 19:  # int64 holds 18 digits and more; refuse before int() of a huge string
+        raise HashFileError(source, f"{what} {text!r:.40} is too large (at most {MAX_FRAME_NUMBER})", line=line)
     value = int(text)
     if value < 0:
         raise HashFileError(source, f"negative {what}: {value}", line=line)
+    if value > MAX_FRAME_NUMBER:
+        raise HashFileError(source, f"{what} {value} is too large (at most {MAX_FRAME_NUMBER})", line=line)
     return value
 
 
@@ -103,12 +100,12 @@ def parse_text(text: str, source: str = "<text>") -> VPDQHash:
         if not math.isfinite(ts) or ts < 0:
             raise HashFileError(source, f"timestamp must be finite and >= 0, got {f_ts!r:.40}", line=ln)
         stamps[k] = ts
-    return VPDQHash(_words_from_hexes(hexes), quality, frames, stamps)
+    return VPDQHash(hexes_to_words(hexes), quality, frames, stamps)
 
 
 def to_text(vh: VPDQHash) -> str:
     """Reference text of ``vh``: ``frame,quality,hex,%.3f`` lines, each ending with ``\\n``."""
-    hexes = _hexes_from_words(vh.words)
+    hexes = words_to_hexes(vh.words)
     return "".join(
         f"{int(fn)},{int(q)},{h},{float(ts) + 0.0:.3f}\n"
         for fn, q, h, ts in zip(vh.frame_numbers, vh.quality, hexes, vh.timestamps)
@@ -121,8 +118,13 @@ def sidecar_path(path: str | os.PathLike) -> Path:
     return p.with_name(p.name + SIDECAR_SUFFIX)
 
 
+def _shared_metadata(vh: VPDQHash) -> dict[str, Any]:
+    # The source name is never written: hash files are shared, and a path says who had what.
+    return {k: v for k, v in vh.metadata().items() if k != "source"}
+
+
 def _has_metadata(vh: VPDQHash) -> bool:
-    return any(v is not None for v in vh.metadata().values())
+    return any(v is not None for v in _shared_metadata(vh).values())
 
 
 def _sidecar_dict(vh: VPDQHash, text: str) -> dict[str, Any]:
@@ -131,7 +133,7 @@ def _sidecar_dict(vh: VPDQHash, text: str) -> dict[str, Any]:
         "version": SIDECAR_VERSION,
         "frames": len(vh),
         "text_sha256": hashlib.sha256(text.encode("ascii")).hexdigest(),
-        **vh.metadata(),
+        **_shared_metadata(vh),
     }
 
 
@@ -144,7 +146,7 @@ def write(vh: VPDQHash, path: str | os.PathLike, sidecar: bool | None = None) ->
     reference loader rejects empty files).
     """
     if len(vh) == 0:
-        raise ValueError("cannot write a vPDQ file with no frames: the reference loader rejects empty files")
+        raise InvalidArgumentError("vh", "cannot write a vPDQ file with no frames: the reference loader rejects empty files")
     text = to_text(vh)
     path = Path(path)
     atomic_write(path, text)  # a killed writer leaves the old file or the whole new one
@@ -181,32 +183,39 @@ def _load_sidecar(side: Path, text: str) -> dict[str, Any] | None:
     return out
 
 
-def read(path_or_text: str | os.PathLike | bytes, source: str | None = None) -> VPDQHash:
-    """Read a vPDQ text file (path) or text (a ``str``/``bytes`` containing a newline or comma that is
-    not an existing file name). With a path, the metadata sidecar ``PATH.json`` is applied if present.
+#: Largest vPDQ text accepted (about 12 million frames: 110 hours at 30 fps hashed every frame).
+MAX_TEXT_BYTES = 1 << 30
 
-    Raises :class:`HashFileError` (source = the path, or ``source``/``"<text>"``) on malformed input.
+
+def read_content(src: Readable, source: str | None = None) -> VPDQHash:
+    """Parse reference vPDQ text from bytes, a path or a binary file object (no sidecar applied).
+
+    Raises :class:`HashFileError` naming the source (and line) for a missing, oversized, non-ASCII
+    or malformed input.
     """
-    if isinstance(path_or_text, bytes):
-        path_or_text = path_or_text.decode("ascii", errors="replace")
-    is_text = isinstance(path_or_text, str) and (
-        ("\n" in path_or_text or "," in path_or_text or path_or_text == "")
-        and not os.path.isfile(path_or_text)
-    )
-    if is_text:
-        return parse_text(path_or_text, source or "<text>")
-    path = Path(path_or_text)
-    src = source or str(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise HashFileError(src, f"cannot read: {e.strerror or e}") from None
+    return _read_text(src, source)[0]
+
+
+def _read_text(src: Readable, source: str | None) -> tuple[VPDQHash, str]:
+    raw, name = read_bytes(src, max_bytes=MAX_TEXT_BYTES, what="vPDQ text file", source=source)
     try:
         text = raw.decode("ascii")
     except UnicodeDecodeError as e:
-        raise HashFileError(src, f"not ASCII text (byte {e.start})") from None
-    vh = parse_text(text, src)
-    side = sidecar_path(path)
+        raise HashFileError(name, f"not ASCII text (byte {e.start})") from None
+    return parse_text(text, name), text
+
+
+def read(src: Readable, source: str | None = None) -> VPDQHash:
+    """Read a vPDQ text file: a path (``str`` or ``os.PathLike``, always a file name: to parse text
+    held in a string use :func:`parse_text`), bytes, or a binary file object.
+
+    With a path, the metadata sidecar ``PATH.json`` is applied if present. Raises
+    :class:`HashFileError` (naming the path, or ``source``) for a missing file or malformed input.
+    """
+    vh, text = _read_text(src, source)
+    if not isinstance(src, (str, os.PathLike)):
+        return vh
+    side = sidecar_path(src)
     if side.is_file():
         meta = _load_sidecar(side, text)
         if meta is not None:
@@ -220,7 +229,7 @@ def to_signal_str(vh: VPDQHash, indent: int | None = None) -> str:
     """python-threatexchange ``VPDQSignal`` string: a JSON array of ``"hex,quality,timestamp"``
     strings, the timestamp formatted with Python format spec ``.3`` (3 **significant** digits, as
     python-threatexchange does: 18.733 -> ``18.7``). Frame numbers are not represented."""
-    hexes = _hexes_from_words(vh.words)
+    hexes = words_to_hexes(vh.words)
     items = [f"{h},{int(q)},{float(ts):.3}" for h, q, ts in zip(hexes, vh.quality, vh.timestamps)]
     return json.dumps(items, indent=indent)
 
@@ -260,4 +269,4 @@ def from_signal_str(signal: str, fps: float | None = None, source: str = "<signa
         quality[k] = qv
         stamps[k] = tv
     frames = np.rint(stamps * fps).astype(np.int64) if fps else np.arange(n, dtype=np.int64)
-    return VPDQHash(_words_from_hexes(hexes), quality, frames, stamps, fps=fps)
+    return VPDQHash(hexes_to_words(hexes), quality, frames, stamps, fps=fps)

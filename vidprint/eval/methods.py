@@ -1,0 +1,198 @@
+"""The matching methods the evaluation compares, behind one interface.
+
+A :class:`Method` scores an ordered pair (query, compared) of :class:`vidprint.pipeline.Fingerprint`:
+the query is the (possibly transformed) copy, the compared video the original in the collection.
+It returns a :class:`PairScore`: a scalar ``score`` that thresholds sweep (ROC, calibration), the
+decision ``matched`` at the method's default thresholds, and for methods that locate content, where
+in the compared video the query was found.
+
+Scalar scores of two-level TMK methods: ``level 2`` when level 1 passes the method's default level-1
+threshold, else ``-inf`` (the prefilter rejects the pair; level 2 is not even computed, as in an index
+query). Sweeping a threshold over that score is sweeping the level-2 threshold with level 1 fixed.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable
+
+import vidprint.tmk as S
+import vidprint.vpdq as V
+from vidprint.pipeline import Fingerprint
+from vidprint.tmk import compact as C
+from vidprint.tmk.mirror import compact_score_oriented, mirror_tmk
+
+NEG_INF = -math.inf
+
+
+@dataclass(frozen=True)
+class Record:
+    """What the methods see of one video: its :class:`Fingerprint` (attributes are forwarded) plus
+    the content-area compact descriptor (:mod:`vidprint.tmk.bars`) when computed."""
+
+    fp: Fingerprint
+    compact_bars: C.CompactDescriptor | None = None
+    bars_fraction: float = 0.0  # fraction of frames that had bars cut
+
+    def __getattr__(self, name: str):
+        if name == "fp":  # not yet set (unpickling)
+            raise AttributeError(name)
+        return getattr(self.fp, name)
+
+
+def _fp(x) -> Fingerprint:
+    return x.fp if isinstance(x, Record) else x
+
+
+@dataclass(frozen=True)
+class PairScore:
+    """One method's verdict on one pair.
+
+    ``score``: the swept scalar (higher = more similar; -inf = rejected unscored). ``matched``: the
+    decision at the method's defaults. ``level1``: the prefilter score of TMK methods (NaN otherwise).
+    ``start_s`` / ``end_s``: the located interval in the compared video (NaN if none).
+    ``orientation``: which query orientation matched ("orig", "flipx").
+    """
+
+    score: float
+    matched: bool
+    level1: float = math.nan
+    start_s: float = math.nan
+    end_s: float = math.nan
+    orientation: str = "orig"
+
+
+@dataclass(frozen=True)
+class Method:
+    """A named matching method: ``fn(query, compared) -> PairScore``; ``needs`` is "tmk", "vpdq",
+    "bars" (the content-area descriptor of :class:`Record`) or "both"."""
+
+    name: str
+    fn: Callable[[Fingerprint, Fingerprint], PairScore]
+    needs: str
+    default: str  # the default decision, human readable, for the report
+    locates: bool = False
+    any_of: tuple[str, ...] = ()  # a derived method: matched if any of these methods matched
+
+    def __call__(self, query: Fingerprint, compared: Fingerprint) -> PairScore:
+        return self.fn(query, compared)
+
+
+# ------------------------------------------------------------------------------------------------
+# TMK
+
+
+def _reference(q: Fingerprint, c: Fingerprint, flip: bool = False) -> PairScore:
+    best = None
+    for name in (("orig", "flipx") if flip else ("orig",)):
+        cc = c.tmk if name == "orig" else mirror_tmk(c.tmk, name)
+        l1 = S.level1(q.tmk, cc)
+        if l1 < S.LEVEL1_THRESHOLD:
+            ps = PairScore(NEG_INF, False, l1, orientation=name)
+        else:
+            l2 = S.level2(q.tmk, cc)
+            ps = PairScore(l2, l2 >= S.LEVEL2_THRESHOLD, l1, orientation=name)
+        if best is None or (ps.score, ps.level1) > (best.score, best.level1):
+            best = ps
+    return best
+
+
+def _compact(q: Fingerprint, c: Fingerprint, orientations=("orig",), attr: str = "compact") -> PairScore:
+    sc, name = compact_score_oriented(getattr(q, attr), getattr(c, attr), orientations,
+                                      C.COMPACT_LEVEL1_THRESHOLD)
+    if sc.level1 < C.COMPACT_LEVEL1_THRESHOLD:
+        return PairScore(NEG_INF, False, sc.level1, orientation=name)
+    return PairScore(sc.level2, sc.level2 >= C.COMPACT_LEVEL2_THRESHOLD, sc.level1, orientation=name)
+
+
+# ------------------------------------------------------------------------------------------------
+# vPDQ
+
+
+def _rule_method(rule: V.MatchRule) -> Callable[[Fingerprint, Fingerprint], PairScore]:
+    def fn(q: Fingerprint, c: Fingerprint) -> PairScore:
+        r = V.match(q.vpdq, c.vpdq, rule=rule)
+        # the swept score is the percentage the rule thresholds (the larger bound if both are used)
+        pct = r.compared_pct if rule.min_compared_pct >= rule.min_query_pct else r.query_pct
+        return PairScore(float(pct), V.is_match(r, rule))
+
+    return fn
+
+
+def _align(q: Fingerprint, c: Fingerprint) -> PairScore:
+    segs = V.align(q.vpdq, c.vpdq)
+    if not segs:
+        return PairScore(0.0, False)
+    best = max(segs, key=lambda s: (s.score * s.matched_frames, s.score))
+    return PairScore(float(best.score), True, start_s=float(best.compared_start_s),
+                     end_s=float(best.compared_end_s))
+
+
+def _combined_method() -> Method | None:
+    """vidprint's combined verdict (:func:`vidprint.matching.compare`), when that module exists."""
+    try:
+        from vidprint import matching  # noqa: PLC0415 - optional, being written in parallel
+        compare = matching.compare
+    except (ImportError, AttributeError):
+        return None
+
+    def fn(q: Fingerprint, c: Fingerprint) -> PairScore:
+        cmp = compare(_fp(q), _fp(c))
+        whole = getattr(cmp, "whole", None)
+        clip = getattr(cmp, "clip", None)
+        score = max(float(getattr(whole, "level2", 0.0) or 0.0) if whole is not None else 0.0,
+                    (float(getattr(clip, "query_pct", 0.0) or 0.0) / 100.0) if clip is not None else 0.0)
+        start = end = math.nan
+        segs = getattr(clip, "segments", ()) if clip is not None else ()
+        if segs:
+            best = max(segs, key=lambda s: s.matched_frames)
+            start, end = float(best.compared_start_s), float(best.compared_end_s)
+        return PairScore(score, bool(cmp.matched), start_s=start, end_s=end)
+
+    return Method("vidprint-compare", fn, "both", "vidprint.matching.compare defaults", locates=True)
+
+
+def _derived(name: str, *parts: str) -> Method:
+    def fn(q, c):  # pragma: no cover - computed from the parts' results by the harness
+        raise RuntimeError(f"{name} is derived from {parts}")
+
+    return Method(name, fn, "derived", " or ".join(parts) + " matched", locates=True, any_of=parts)
+
+
+def all_methods(flip: bool = True, compare: bool = False) -> dict[str, Method]:
+    """Every method, in report order. ``flip`` adds the two-orientation TMK variants.
+
+    The *policy* methods are derived (no extra scoring): ``policy`` is vidprint.matching.compare's
+    documented rule (whole-video compact TMK or a vPDQ alignment segment); ``policy+flip+bars`` the
+    same with the content-area, two-orientation compact descriptor. ``compare=True`` adds
+    ``vidprint-compare``, the real :func:`vidprint.matching.compare` call (about 20 ms a pair, as it
+    computes every score of both kinds), to check the derived policy against it.
+    """
+    ms: list[Method] = [
+        Method("tmk-reference", _reference, "tmk", f"L1 >= {S.LEVEL1_THRESHOLD}, L2 >= {S.LEVEL2_THRESHOLD}"),
+        Method("tmk-compact", _compact, "tmk",
+               f"L1 >= {C.COMPACT_LEVEL1_THRESHOLD}, L2 >= {C.COMPACT_LEVEL2_THRESHOLD}"),
+    ]
+    if flip:
+        ms.append(Method("tmk-reference+flip", lambda q, c: _reference(q, c, flip=True), "tmk",
+                         "reference thresholds, both orientations"))
+        ms.append(Method("tmk-compact+flip", lambda q, c: _compact(q, c, ("orig", "flipx")), "tmk",
+                         "compact thresholds, both orientations"))
+    ms.append(Method("tmk-compact-bars", lambda q, c: _compact(q, c, attr="compact_bars"), "bars",
+                     "compact thresholds on the content area (bars cut)"))
+    if flip:
+        ms.append(Method("tmk-compact-bars+flip",
+                         lambda q, c: _compact(q, c, ("orig", "flipx"), attr="compact_bars"), "bars",
+                         "compact thresholds on the content area, both orientations"))
+    for rule in V.RULES.values():
+        ms.append(Method(f"vpdq:{rule.name}", _rule_method(rule), "vpdq",
+                         f"D {'<' if rule.strict else '<='} {rule.distance}, Q >= {rule.quality}, "
+                         f"query% >= {rule.min_query_pct:g}, compared% >= {rule.min_compared_pct:g}"))
+    ms.append(Method("vpdq-align", _align, "vpdq", "vidprint.vpdq.align defaults (any segment)", locates=True))
+    ms.append(_derived("policy", "tmk-compact", "vpdq-align"))
+    if flip:
+        ms.append(_derived("policy+flip+bars", "tmk-compact+flip", "tmk-compact-bars+flip", "vpdq-align"))
+    comb = _combined_method() if compare else None
+    if comb is not None:
+        ms.append(comb)
+    return {m.name: m for m in ms}
