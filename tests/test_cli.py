@@ -83,3 +83,12 @@ def test_demo_runs_and_finds_its_clip(capsys):
     assert found, out
     assert float(found[1]) >= 90 and abs(float(found[2]) - 3.0) < 0.2 and abs(float(found[3]) - 6.0) < 0.2
     assert "vs scene1:   0.0% of clip frames matched -> not found" in out
+
+
+def test_hash_refuses_inputs_that_would_overwrite_each_other(videos, tmp_path, capsys):
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "a.mp4").write_bytes((videos / "b.mp4").read_bytes())
+    args = ["hash", str(videos / "a.mp4"), str(tmp_path / "other" / "a.mp4"), "--vpdq-dir", str(tmp_path / "v")]
+    assert main(args) == 2
+    assert "would both be written as a.*" in capsys.readouterr().err
+    assert not (tmp_path / "v" / "a.txt").exists()  # nothing hashed, nothing overwritten

@@ -11,7 +11,6 @@ import sys
 import time
 from pathlib import Path
 
-from vidprint.atomic import atomic_write
 from vidprint.errors import VidprintError
 
 
@@ -68,7 +67,7 @@ def _output_dirs(args: argparse.Namespace) -> None:
 
 
 def cmd_hash(args: argparse.Namespace) -> int:
-    import vidprint.vpdq as vpdq
+    """Exit status: 0 = every file hashed, 1 = some failed (each named on stderr), 2 = bad arguments."""
     from vidprint.pipeline import fingerprint
 
     want_tmk, want_vpdq = bool(args.tmk_dir or args.compact_dir), bool(args.vpdq_dir)
@@ -76,46 +75,66 @@ def cmd_hash(args: argparse.Namespace) -> int:
         want_tmk = want_vpdq = True
         args.tmk_dir = args.vpdq_dir = "."
     _output_dirs(args)
+    _check_distinct_outputs(args.videos)
     failed = 0
     videos, say = _progress(args.videos, args.quiet)
     for video in videos:
         t0 = time.perf_counter()
         try:
-            if video == "-":  # standard input (issue 9): a pipe is held in memory up to --max-bytes
+            if video == "-":  # standard input: a pipe is held in memory up to --max-bytes
                 from vidprint.batch.stdin import open_stdin
                 src = open_stdin(args.max_bytes).source
             else:
                 src = video
             fp = fingerprint(src, tmk=want_tmk, vpdq=want_vpdq, every_seconds=args.every_seconds,
-                             size=args.size, **({"strict": True} if getattr(args, "strict", False) else {}))
-        except VidprintError as exc:
+                             size=args.size, strict=args.strict)
+            for warning in fp.decode_report.warnings if fp.decode_report is not None else ():
+                say(f"warning: {video}: {warning}")
+            written = _write_outputs(fp, video, args)
+        except VidprintError as exc:  # decoding or writing this file failed: say so, go on with the rest
             failed += 1
             say(f"error: {exc}")
             continue
-        report = getattr(fp, "decode_report", None)
-        for warning in getattr(report, "warnings", ()):
-            say(f"warning: {video}: {warning}")
-        written = []
-        if fp.tmk is not None and args.tmk_dir:
-            p = Path(args.tmk_dir) / f"{_out_name(video)}.tmk"
-            fp.tmk.write(p)
-            written.append(str(p))
-        if fp.compact is not None and args.compact_dir:
-            p = Path(args.compact_dir) / f"{_out_name(video)}.vptc"
-            atomic_write(p, fp.compact.to_bytes())
-            written.append(str(p))
-        if fp.vpdq is not None:
-            vh = fp.vpdq
-            if args.prune_distance is not None or args.min_quality is not None:
-                vh = vpdq.prune(vh, distance=args.prune_distance, min_quality=args.min_quality)
-            p = Path(args.vpdq_dir) / f"{_out_name(video)}.txt"
-            vh.write(p)
-            written.append(str(p))
         if not args.quiet:
             say(f"{video}: {fp.decoded_frames} frames in {time.perf_counter() - t0:.2f} s -> " + ", ".join(written))
     if failed:
         print(f"{failed} of {len(args.videos)} videos failed", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _check_distinct_outputs(videos: list[str]) -> None:
+    """Two inputs with one file stem would overwrite each other's outputs: refuse before hashing."""
+    from vidprint.errors import InvalidArgumentError
+
+    seen: dict[str, str] = {}
+    for video in videos:
+        name = _out_name(video)
+        if name in seen and seen[name] != video:
+            raise InvalidArgumentError("videos", f"{seen[name]!r} and {video!r} would both be written as "
+                                                 f"{name}.*: hash them into different output folders")
+        seen[name] = video
+
+
+def _write_outputs(fp, video: str, args: argparse.Namespace) -> list[str]:
+    import vidprint.vpdq as vpdq
+
+    written = []
+    if fp.tmk is not None and args.tmk_dir:
+        p = Path(args.tmk_dir) / f"{_out_name(video)}.tmk"
+        fp.tmk.write(p)
+        written.append(str(p))
+    if fp.compact is not None and args.compact_dir:
+        p = Path(args.compact_dir) / f"{_out_name(video)}.vptc"
+        fp.compact.write(p)
+        written.append(str(p))
+    if fp.vpdq is not None:
+        vh = fp.vpdq
+        if args.prune_distance is not None or args.min_quality is not None:
+            vh = vpdq.prune(vh, distance=args.prune_distance, min_quality=args.min_quality)
+        p = Path(args.vpdq_dir) / f"{_out_name(video)}.txt"
+        vh.write(p)
+        written.append(str(p))
+    return written
 
 
 def _progress(items, quiet: bool):
