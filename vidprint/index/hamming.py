@@ -28,7 +28,7 @@ N_SLOTS = 16
 MIN_TABLE_ROWS = 20_000
 _SLOT_MASK = np.uint64(0xFFFF)
 _LOW32 = np.uint64(0xFFFFFFFF)
-_MIN_ROWS_PER_THREAD = 64  # query rows; fewer are searched on the calling thread
+_MIN_ROWS_PER_THREAD = 16  # query rows; fewer are searched on the calling thread
 _pool: ThreadPoolExecutor | None = None
 
 
