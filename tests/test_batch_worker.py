@@ -23,6 +23,8 @@ from vidprint.batch.worker import HashOptions, Limits, Task, run_isolated
 from vidprint.errors import DecodeError, InvalidArgumentError
 from vidprint.synth import make_video, scene_frames, write_video
 
+from hostile_cases import NonSeekable
+
 
 @pytest.fixture(scope="module")
 def small_video() -> bytes:
@@ -39,24 +41,6 @@ def _boxes(data: bytes) -> list[bytes]:
             break
         i += size
     return out
-
-
-class _Pipe(io.RawIOBase):
-    """A non-seekable stream over bytes, as standard input is when it is a pipe."""
-
-    def __init__(self, data: bytes):
-        self._b = io.BytesIO(data)
-
-    def readable(self):
-        return True
-
-    def seekable(self):
-        return False
-
-    def readinto(self, buf):
-        data = self._b.read(len(buf))
-        buf[:len(data)] = data
-        return len(data)
 
 
 # -- isolation ---------------------------------------------------------------------------------------
@@ -175,7 +159,7 @@ def test_pipe_hashes_like_the_file(layout, small_video, tmp_path):
         data = small_video
     boxes = _boxes(data)
     assert (boxes.index(b"moov") < boxes.index(b"mdat")) == (layout == "moov first")
-    src = open_stdin(stream=io.BufferedReader(_Pipe(data)))
+    src = open_stdin(stream=io.BufferedReader(NonSeekable(data)))
     fp = vidprint.fingerprint(src.source, every_seconds=1.0)
     ref = vidprint.fingerprint(data, every_seconds=1.0)
     assert fp.vpdq == ref.vpdq and fp.compact == ref.compact and fp.tmk == ref.tmk
@@ -184,19 +168,19 @@ def test_pipe_hashes_like_the_file(layout, small_video, tmp_path):
 
 def test_pipe_larger_than_max_bytes_fails_clearly(small_video):
     with pytest.raises(DecodeError, match="--max-bytes") as err:
-        open_stdin(max_bytes=len(small_video) // 2, stream=io.BufferedReader(_Pipe(small_video)))
+        open_stdin(max_bytes=len(small_video) // 2, stream=io.BufferedReader(NonSeekable(small_video)))
     assert "index (moov box) after the media data" in err.value.reason and "corrupt" not in err.value.reason
     assert err.value.source == "<stdin>"
 
 
 def test_pipe_of_exactly_max_bytes_is_accepted(small_video):
-    src = open_stdin(max_bytes=len(small_video), stream=io.BufferedReader(_Pipe(small_video)))
+    src = open_stdin(max_bytes=len(small_video), stream=io.BufferedReader(NonSeekable(small_video)))
     assert src.content_id() == hashlib.sha256(small_video).hexdigest()
 
 
 def test_empty_pipe_fails_clearly():
     with pytest.raises(DecodeError, match="empty"):
-        open_stdin(stream=io.BufferedReader(_Pipe(b"")))
+        open_stdin(stream=io.BufferedReader(NonSeekable(b"")))
 
 
 def test_hash_dash_reads_stdin(small_video, tmp_path):
