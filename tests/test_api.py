@@ -217,6 +217,9 @@ def test_progress_callback(clips):
     assert seen and all(p.total_seconds == pytest.approx(3.0, abs=0.1) for p in seen)
     assert [p.frames for p in seen] == sorted(p.frames for p in seen)
     assert seen[-1].frames == 90 and seen[-1].seconds == pytest.approx(3.0, abs=0.1)
+    tmk_only = []
+    fp = vidprint.fingerprint(clips / "a.mp4", vpdq=False, progress=tmk_only.append)
+    assert tmk_only[-1].frames == fp.tmk.frame_count  # without vPDQ, the 15 fps TMK clock
 
 
 @pytest.mark.parametrize("kwargs", [dict(size=4), dict(size=2.5), dict(every_seconds=-1),

@@ -155,9 +155,9 @@ def fingerprint(
         batch, fut = pending.popleft()
         consume(batch.source, fut.result())
         if progress is not None and len(batch):
-            frames = int(batch.index[-1]) + 1 if batch.source == "vpdq" else done.frames
-            if not vpdq:
-                frames = int(batch.index[-1]) + 1
+            # frames count on the vPDQ source's decoder numbering, or the TMK clock without vPDQ
+            counts = batch.source == "vpdq" or not vpdq
+            frames = int(batch.index[-1]) + 1 if counts else done.frames
             info = stats.info.get(batch.source)
             done = Progress(max(done.frames, frames), max(done.seconds, float(batch.time[-1])),
                             info.duration_s if info is not None else None)
