@@ -7,7 +7,6 @@ one a local process pool builds, entry for entry.
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -21,21 +20,11 @@ import pytest
 
 from vidprint.batch import BatchConfig, run_batch
 from vidprint.cli import main as cli_main
-from vidprint.index import Index
 from vidprint.synth import make_video
 
+from index_helpers import entries
+
 DASK = Path(sys.executable).with_name("dask")
-
-
-def entries(index) -> dict:
-    out = {}
-    with Index.open(index) as ix:
-        for i in ix.ids():
-            e = ix.get(i)
-            v = e.vpdq
-            out[i] = (e.compact, e.reference, v.words.tobytes(), v.quality.tobytes(),
-                      v.frame_numbers.tobytes(), v.timestamps.tobytes(), json.dumps(e.metadata, sort_keys=True))
-    return out
 
 
 def _free_port() -> int:

@@ -22,26 +22,15 @@ import numpy as np
 import pytest
 
 from vidprint.batch import BatchConfig, run_batch
-from vidprint.index import Index
 from vidprint.synth import make_video
+
+from index_helpers import entries
 
 pytestmark = pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads process states from /proc (Linux)")
 
 CLI = [sys.executable, "-c", "import sys; from vidprint.cli import main; sys.exit(main())"]
 N_VIDEOS = 40  # enough that the archive is still being hashed at the 20th kill, even on a fast machine
 KILLS = 20
-
-
-def entries(index) -> dict:
-    """Every entry of an index as comparable values."""
-    out = {}
-    with Index.open(index) as ix:
-        for i in ix.ids():
-            e = ix.get(i)
-            v = e.vpdq
-            out[i] = (e.compact, e.reference, v.words.tobytes(), v.quality.tobytes(),
-                      v.frame_numbers.tobytes(), v.timestamps.tobytes(), json.dumps(e.metadata, sort_keys=True))
-    return out
 
 
 def _events(path) -> list[dict]:
