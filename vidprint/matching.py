@@ -34,6 +34,7 @@ from vidprint.errors import InvalidArgumentError
 from vidprint.record import Fingerprint
 from vidprint.tmk import CompactDescriptor, TMKDescriptor
 from vidprint.tmk.mirror import mirror_compact, mirror_tmk
+from vidprint.tmk.score import score_problem
 from vidprint.vpdq import Segment, VPDQHash
 
 
@@ -66,9 +67,6 @@ class Thresholds:
 
 DEFAULT_THRESHOLDS = Thresholds()
 
-#: Documented score ranges; anything outside (or NaN) is refused as evidence.
-_RANGES = {"reference": ((-1.0, 1.0), (-1.0, 1.0)), "compact": ((-1.0, 1.0), (-1.0, 1.0))}
-_SLACK = 1e-4  # float rounding of a self-score
 
 
 @dataclass(frozen=True)
@@ -152,16 +150,6 @@ def _finite_dict(d: dict[str, Any]) -> dict[str, Any]:
     return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in d.items()}
 
 
-def _in_range(profile: str, level1: float, level2: float) -> str | None:
-    (lo1, hi1), (lo2, hi2) = _RANGES[profile]
-    for label, v, lo, hi in (("level 1", level1, lo1, hi1), ("level 2", level2, lo2, hi2)):
-        if not (isinstance(v, float) and math.isfinite(v)):
-            return f"{label} is {v!r}: not a finite score (damaged or forged descriptor)"
-        if not lo - _SLACK <= v <= hi + _SLACK:
-            return f"{label} {v:.6g} outside its range [{lo}, {hi}] (damaged or forged descriptor)"
-    return None
-
-
 def whole_evidence(a: Fingerprint | Any, b: Fingerprint | Any,
                    thresholds: Thresholds = DEFAULT_THRESHOLDS) -> WholeEvidence | None:
     """TMK evidence for ``a`` vs ``b`` (fingerprints or descriptors), or None if they share no profile.
@@ -184,7 +172,7 @@ def whole_evidence(a: Fingerprint | Any, b: Fingerprint | Any,
         first = pair[0] if transform == "identity" else mirror(pair[0], "flipx")
         s = score(first, pair[1])
         l1, l2 = float(s.level1), float(s.level2)
-        note = _in_range(profile, l1, l2)
+        note = score_problem(l1, l2)  # the range check tmk.is_match applies, for both profiles
         ev = WholeEvidence(profile, l1, l2, t1, t2, note is None and l1 >= t1 and l2 >= t2, transform, note)
         if best is None or (ev.matched, _finite_or(ev.level2)) > (best.matched, _finite_or(best.level2)):
             best = ev

@@ -28,7 +28,6 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
-import math
 import os
 import zipfile
 from dataclasses import dataclass
@@ -258,7 +257,7 @@ def _parse(raw: bytes, name: str) -> Fingerprint:
     content_id = meta.get("content_id")
     if content_id is not None and not (isinstance(content_id, str) and len(content_id) == 64):
         raise HashFileError(name, f"content_id must be a SHA-256 hex digest, got {content_id!r:.80}")
-    if not (isinstance(decoded, int) and decoded >= 0 and math.isfinite(decoded)):
+    if decoded < 0:
         raise HashFileError(name, f"bad decoded frame count {decoded!r}")
     return Fingerprint(source=info.source, info=info, tmk=tmk, compact=compact, vpdq=vh, decoded_frames=decoded,
                        vpdq_dihedral=dihedral, native_conversion=meta.get("native_conversion"),
