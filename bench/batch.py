@@ -7,13 +7,18 @@ Default videos: the reference videos (../shared/reference-data/threatexchange/vi
 into a fresh index (the batch skips content it has already indexed, so a repeated file must go to a
 new index to be hashed again). Everything is measured in this one run, on this machine:
 
-* decode-only: every frame of every file decoded with PyAV (threads auto), no conversion, no
-  hashing; in 1 process, and in 2 processes (one file each at a time), the baselines;
+* decode-only: every frame of every file decoded with PyAV, one decoder thread, no conversion, no
+  hashing; in 1 process, and in 2 processes (one file each at a time): the baselines;
 * batch, default fingerprint (compact + reference TMK, vPDQ at 1 hash per second), with 1 and with
-  2 local workers (``--workers``), index commits and SHA-256 content ids included; each pool is
-  started once and kept warm across rounds (its start-up time is printed separately);
+  2 local workers (``--workers``), each worker one thread (one decoder thread, hashing in between,
+  as ``vidprint batch`` runs when it has a worker per CPU), index commits and SHA-256 content ids
+  included; each pool is started once and kept warm across rounds (its start-up time is printed
+  separately). For information also 1 worker with one thread per CPU (what ``--workers 1`` does);
 * the same batch through a Dask cluster started here (``dask scheduler`` + two ``dask worker``
   processes, one thread each), and its overhead relative to the 2-worker local pool.
+
+Scaling (2 workers vs 1) is measured at a fixed size of worker (one thread each): that is what adding
+a worker adds. Batch vs decode-only compares runs with the same number of threads.
 
 Printed: seconds (median over rounds), files/s and frames/s, and the ratios: 2 workers vs 1, batch vs
 decode-only for the same frames (same parallelism), Dask vs local.
@@ -46,11 +51,12 @@ CORPUS = ROOT.parent / "shared" / "corpus" / "videos"
 
 
 def decode_file(path: str) -> int:
-    """Decode every frame (skipping packets the decoder rejects, as vidprint does); the frame count."""
+    """Decode every frame on one thread (skipping packets the decoder rejects, as vidprint does);
+    the frame count."""
     n = 0
     with av.open(path) as c:
         s = c.streams.video[0]
-        s.codec_context.thread_type = "AUTO"
+        s.codec_context.thread_count = 1
         for packet in c.demux(s):
             try:
                 n += len(s.codec_context.decode(packet)) if packet.size or packet.dts is None else 0
@@ -152,15 +158,17 @@ def main() -> None:
 
         # One pool per configuration, kept warm across rounds (as Dask's workers are): the rounds
         # measure steady-state archive throughput; the pool's start-up is printed on its own.
-        for workers in (1, 2):
+        for workers, threads in ((1, 1), (2, 1), (1, cpus)):
+            name = f"batch, {workers} worker{'s' if workers > 1 else ''} x {threads} thread{'s' if threads > 1 else ''}"
+            if name in results:
+                continue
             t0 = time.perf_counter()
             with LocalPool(workers) as pool:
                 pool.wait_ready()
                 print(f"  (start-up of {workers} local worker(s): {time.perf_counter() - t0:.1f} s)", flush=True)
-                opts = HashOptions(**default, threads=max(1, cpus // workers))
-                record(f"batch, {workers} worker{'s' if workers > 1 else ''}",
-                       [batch_round(files, work, f"w{workers}", pool, workers=workers, options=opts)
-                        for _ in range(args.rounds)])
+                opts = HashOptions(**default, threads=threads)
+                record(name, [batch_round(files, work, f"w{workers}", pool, workers=workers, options=opts)
+                              for _ in range(args.rounds)])
 
         if not args.skip_dask:
             address, procs = start_cluster(2)
@@ -177,12 +185,12 @@ def main() -> None:
                 stop_cluster(procs)
 
     d1, d2 = results["decode-only, 1 process"][0], results["decode-only, 2 processes"][0]
-    b1, b2 = results["batch, 1 worker"][0], results["batch, 2 workers"][0]
+    b1, b2 = results["batch, 1 worker x 1 thread"][0], results["batch, 2 workers x 1 thread"][0]
     print("ratios (medians of this run):")
     print(f"  2 workers vs 1 worker throughput:            {b1 / b2:5.2f}x   (target >= 1.7x)")
     print(f"  batch 1 worker / decode-only 1 process:      {b1 / d1:5.2f}x   (target <= 1.2x)")
     print(f"  batch 2 workers / decode-only 2 processes:   {b2 / d2:5.2f}x   (target <= 1.2x)")
-    fb, fd = results["batch, 1 worker"][1], results["decode-only, 1 process"][1]
+    fb, fd = results["batch, 1 worker x 1 thread"][1], results["decode-only, 1 process"][1]
     print(f"  frames: batch {fb}, decode-only {fd} (the batch counts frames of the files it hashed)")
     if "batch, Dask cluster (2 workers)" in results:
         dk = results["batch, Dask cluster (2 workers)"][0]

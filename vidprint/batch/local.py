@@ -38,6 +38,19 @@ RECYCLE_AFTER = 256
 QUEUE_PER_HOST = 2
 
 
+#: A host is one file's worth of parallelism: the BLAS that NumPy links (used by the descriptors'
+#: last step) must not start a thread per core in every host, whose idle spinning costs CPU time
+#: the other hosts need. A value the operator set explicitly is kept.
+_ONE_THREAD = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def _host_environment() -> dict[str, str]:
+    env = dict(os.environ)
+    for name in _ONE_THREAD:
+        env.setdefault(name, "1")
+    return env
+
+
 def _warm_up() -> None:
     """Load the kernels the default fingerprint uses (and the ``--size`` path), once per host."""
     from vidprint.pipeline import fingerprint
@@ -108,7 +121,8 @@ class Host:
             code = (f"from vidprint.batch.local import host_main; "
                     f"host_main({theirs.fileno()}, {os.getpid()}, {bool(pdeathsig)})")
             self.process = subprocess.Popen([sys.executable, "-c", code], pass_fds=(theirs.fileno(),),
-                                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+                                            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                            env=_host_environment())
         self.conn = Connection(ours.detach())
         self.queue: deque[tuple[Hashable, Task]] = deque()  # sent, not finished; the first is running
         self.orphans: list[tuple[Hashable, Task]] = []  # queued behind a task that killed the host

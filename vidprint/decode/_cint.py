@@ -1,19 +1,24 @@
-"""C integer arithmetic on Python ints, as libswscale's table and filter builders do it in C.
+"""C integer arithmetic (int64), as libswscale's table and filter builders do it in C.
 
 Used by :mod:`vidprint.decode._yuv2rgb` (colour tables) and :mod:`vidprint.decode._swscale_filters`
-(scaler filters), which must reproduce libswscale's integer results bit for bit.
+(scaler filters), which must reproduce libswscale's integer results bit for bit. ``c_div`` and
+``rounded_div`` are Numba functions, callable from Python and from the filter kernels alike.
 """
 from __future__ import annotations
 
+from numba import njit
 
-def c_div(a: int, b: int) -> int:
-    """C integer division ``a / b``: truncates toward zero (Python's ``//`` floors). ``b != 0``."""
+
+@njit(cache=True, nogil=True)
+def c_div(a, b):
+    """C integer division ``a / b`` (int64): truncates toward zero (Python's ``//`` floors). ``b != 0``."""
     q = abs(a) // abs(b)
     return q if (a >= 0) == (b > 0) else -q
 
 
-def rounded_div(a: int, b: int) -> int:
-    """FFmpeg's ``ROUNDED_DIV(a, b)`` for ``b > 0``: division rounding half away from zero."""
+@njit(cache=True, nogil=True)
+def rounded_div(a, b):
+    """FFmpeg's ``ROUNDED_DIV(a, b)`` (int64) for ``b > 0``: division rounding half away from zero."""
     return c_div(a + (b >> 1) if a >= 0 else a - (b >> 1), b)
 
 

@@ -1,7 +1,7 @@
 """libswscale's filter construction (``initFilter``) for the scaled YUV 4:2:0 -> RGB24 conversion.
 
-Filters are built once per geometry in pure Python integers that mimic C's int64 arithmetic
-(truncating division, arithmetic shifts, double-precision kernels): see :mod:`vidprint.decode._swscale`
+Filters are built once per geometry by Numba kernels in int64, as C does it (truncating division,
+arithmetic shifts, double-precision kernels): see :mod:`vidprint.decode._swscale`
 for the pipeline they feed and :func:`scale_filters` for the public entry point.
 """
 from __future__ import annotations
@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+from numba import njit
 
 from vidprint.decode._cint import av_log2 as _av_log2
-from vidprint.decode._cint import c_div as _tdiv
+from vidprint.decode._cint import c_div as _c_div
 from vidprint.decode._cint import rounded_div as _rounded_div
 from vidprint.decode._hscale_simd import BLOCK_OUT, CHUNKS
 from vidprint.decode._yuv2rgb import yuv_tables
@@ -51,52 +52,55 @@ def _chroma_local_pos(subsample: int) -> int:
 # Filter construction (initFilter)
 
 
-def _raw_filter(x_inc: int, src_w: int, dst_w: int, method: str, fone: int, src_pos: int,
-                dst_pos: int) -> tuple[list[int], list[list[int]]]:
-    """Unnormalised int64 filter taps and start positions, before trimming and border fixes."""
-    if abs(x_inc - 0x10000) < 10 and src_pos == dst_pos:  # unscaled
-        return list(range(dst_w)), [[fone] for _ in range(dst_w)]
+_METHOD_CODE = {"area": 0, "bicubic": 1, "bilinear": 2, "lanczos": 3}
+_SIZE_FACTOR = (1, 4, 2, 6)  # per method code: filter support in source samples per output step
 
-    if x_inc <= 1 << 16 and method == "area":  # area upscaling is linear interpolation
+
+@njit(cache=True, nogil=True)
+def _raw_filter(x_inc, src_w, dst_w, method, fone, src_pos, dst_pos):
+    """Unnormalised int64 filter taps ``(pos int64[dst_w], taps int64[dst_w, size])`` before trimming
+    and border fixes; ``method`` is a :data:`_METHOD_CODE`. int64 arithmetic, as libswscale's C."""
+    if abs(x_inc - 0x10000) < 10 and src_pos == dst_pos:  # unscaled
+        pos = np.arange(dst_w).astype(np.int64)
+        return pos, np.full((dst_w, 1), fone, dtype=np.int64)
+
+    if x_inc <= 1 << 16 and method == 0:  # area upscaling is linear interpolation
         size = 2
+        pos = np.empty(dst_w, dtype=np.int64)
+        taps = np.empty((dst_w, size), dtype=np.int64)
         x = ((dst_pos * x_inc) >> 8) - ((src_pos * 0x8000) >> 7)
-        pos, taps = [], []
-        for _ in range(dst_w):
+        for i in range(dst_w):
             xx = (x - ((size - 1) << 15) + (1 << 15)) >> 16
-            pos.append(xx)
-            row = []
-            for _j in range(size):
+            pos[i] = xx
+            for j in range(size):
                 c = fone - abs(xx * (1 << 16) - x) * (fone >> 16)
-                row.append(max(c, 0))
+                taps[i, j] = max(c, 0)
                 xx += 1
-            taps.append(row)
             x += x_inc
         return pos, taps
 
-    size_factor = {"area": 1, "bicubic": 4, "bilinear": 2, "lanczos": 6}[method]
     if x_inc <= 1 << 16:
-        size = 1 + size_factor
+        size = 1 + _SIZE_FACTOR[method]
     else:
-        size = 1 + (size_factor * src_w + dst_w - 1) // dst_w
+        size = 1 + (_SIZE_FACTOR[method] * src_w + dst_w - 1) // dst_w
     size = max(min(size, src_w - 2), 1)
 
     bc_b = 0  # bicubic B, C = 0, 0.6 (libswscale's defaults), as int64(x * 2**24)
-    bc_c = int(0.6 * (1 << 24))
+    bc_c = np.int64(0.6 * (1 << 24))
+    pos = np.empty(dst_w, dtype=np.int64)
+    taps = np.empty((dst_w, size), dtype=np.int64)
     x = ((dst_pos * x_inc) >> 7) - ((src_pos * 0x10000) >> 7)
-    pos, taps = [], []
-    for _ in range(dst_w):
-        xx = _tdiv(x - (size - 2) * (1 << 16), 1 << 17)
-        pos.append(xx)
-        row = []
-        for _j in range(size):
+    for i in range(dst_w):
+        xx = _c_div(x - (size - 2) * (1 << 16), 1 << 17)
+        pos[i] = xx
+        for j in range(size):
             d = abs(xx * (1 << 17) - x) << 13
             if x_inc > 1 << 16:
                 d = d * dst_w // src_w
             floatd = d * (1.0 / (1 << 30))
-            if method == "bicubic":
-                if d >= 1 << 31:
-                    c = 0
-                else:
+            c = 0
+            if method == 1:  # bicubic
+                if d < 1 << 31:
                     dd = (d * d) >> 30
                     ddd = (dd * d) >> 30
                     if d < 1 << 30:
@@ -106,32 +110,99 @@ def _raw_filter(x_inc: int, src_w: int, dst_w: int, method: str, fone: int, src_
                     else:
                         c = ((-bc_b - 6 * bc_c) * ddd + (6 * bc_b + 30 * bc_c) * dd
                              + (-12 * bc_b - 48 * bc_c) * d + (8 * bc_b + 24 * bc_c) * (1 << 30))
-                c = _tdiv(c, (1 << 54) // fone)
-            elif method == "area":
+                c = _c_div(c, (1 << 54) // fone)
+            elif method == 0:  # area
                 d2 = d - (1 << 29)
                 if d2 * x_inc < -(1 << 45):
                     c = 1 << 46
                 elif d2 * x_inc < (1 << 45):
                     c = -d2 * x_inc + (1 << 45)
-                else:
-                    c = 0
                 c *= fone >> 46
-            elif method == "lanczos":
+            elif method == 3:  # lanczos
                 p = 3.0
                 if d:
-                    c = int(math.sin(floatd * math.pi) * math.sin(floatd * math.pi / p)
-                            / (floatd * floatd * math.pi * math.pi / p) * fone)
+                    c = np.int64(math.sin(floatd * math.pi) * math.sin(floatd * math.pi / p)
+                                 / (floatd * floatd * math.pi * math.pi / p) * fone)
                 else:
                     c = fone
                 if floatd > p:
                     c = 0
             else:  # bilinear
                 c = max((1 << 30) - d, 0) * (fone >> 30)
-            row.append(c)
+            taps[i, j] = c
             xx += 1
-        taps.append(row)
         x += 2 * x_inc
     return pos, taps
+
+
+@njit(cache=True, nogil=True)
+def _trim(pos, f2, cutoff_limit):
+    """Drop near-zero taps in place: shift each filter left past negligible leading taps (keeping
+    the start positions monotonic); returns the longest significant length."""
+    dst_w, size2 = f2.shape
+    min_size = 0
+    for i in range(dst_w - 1, -1, -1):
+        keep = size2
+        cut = 0
+        for _ in range(size2):
+            cut += abs(f2[i, 0])
+            if float(cut) > cutoff_limit:
+                break
+            if i < dst_w - 1 and pos[i] >= pos[i + 1]:
+                break
+            for j in range(size2 - 1):
+                f2[i, j] = f2[i, j + 1]
+            f2[i, size2 - 1] = 0
+            pos[i] += 1
+        cut = 0
+        for j in range(size2 - 1, 0, -1):
+            cut += abs(f2[i, j])
+            if float(cut) > cutoff_limit:
+                break
+            keep -= 1
+        min_size = max(min_size, keep)
+    return min_size
+
+
+@njit(cache=True, nogil=True)
+def _fix_and_normalise(pos, f2, size, src_w, one):
+    """Fold taps outside the source onto the edge samples, then normalise every row to ``one``
+    with error diffusion along the taps: ``(pos int32[dst_w], coef int32[dst_w, size])``."""
+    dst_w, size2 = f2.shape
+    filt = np.zeros((dst_w, size), dtype=np.int64)
+    for i in range(dst_w):
+        for j in range(min(size, size2)):
+            filt[i, j] = f2[i, j]
+    for i in range(dst_w):
+        if pos[i] < 0:
+            for j in range(1, size):
+                left = max(j + pos[i], 0)
+                filt[i, left] += filt[i, j]
+                filt[i, j] = 0
+            pos[i] = 0
+        if pos[i] + size > src_w:
+            shift = pos[i] + min(size - src_w, 0)
+            acc = 0
+            for j in range(size - 1, -1, -1):
+                if pos[i] + j >= src_w:
+                    acc += filt[i, j]
+                    filt[i, j] = 0
+            for j in range(size - 1, -1, -1):
+                filt[i, j] = 0 if j < shift else filt[i, j - shift]
+            pos[i] -= shift
+            filt[i, src_w - 1 - pos[i]] += acc
+    out = np.zeros((dst_w, size), dtype=np.int32)
+    for i in range(dst_w):
+        total = _c_div(filt[i].sum() + one // 2, one)
+        if total == 0:
+            total = 1
+        err = 0
+        for j in range(size):
+            v = filt[i, j] + err
+            q = _rounded_div(v, total)
+            out[i, j] = q
+            err = v - q * total
+    return pos.astype(np.int32), out
 
 
 def _init_filter(x_inc: int, src_w: int, dst_w: int, filter_align: int, one: int, method: str,
@@ -139,81 +210,21 @@ def _init_filter(x_inc: int, src_w: int, dst_w: int, filter_align: int, one: int
     """libswscale ``initFilter``: ``(pos int32[dst_w], coef int32[dst_w, size])``.
 
     Output ``i`` reads source samples ``pos[i] .. pos[i] + size - 1`` (always inside the source);
-    each row of ``coef`` sums to ``one``.
+    each row of ``coef`` sums to ``one``. The loops are Numba kernels in int64, as the C code.
     """
     fone = 1 << (54 - min(_av_log2(src_w // dst_w), 8))
-    pos, f2 = _raw_filter(x_inc, src_w, dst_w, method, fone, src_pos, dst_pos)
-    size2 = len(f2[0])
-    cutoff_limit = _MAX_REDUCE_CUTOFF * fone
-
-    # Trim near-zero taps: shift each filter left past negligible leading taps (keeping the start
-    # positions monotonic) and find the longest significant length.
-    min_size = 0
-    for i in range(dst_w - 1, -1, -1):
-        row = f2[i]
-        keep = size2
-        cut = 0
-        for _ in range(size2):
-            cut += abs(row[0])
-            if float(cut) > cutoff_limit:
-                break
-            if i < dst_w - 1 and pos[i] >= pos[i + 1]:
-                break
-            row.pop(0)
-            row.append(0)
-            pos[i] += 1
-        cut = 0
-        for j in range(size2 - 1, 0, -1):
-            cut += abs(row[j])
-            if float(cut) > cutoff_limit:
-                break
-            keep -= 1
-        min_size = max(min_size, keep)
-
+    pos, f2 = _raw_filter(x_inc, src_w, dst_w, _METHOD_CODE[method], fone, src_pos, dst_pos)
+    min_size = _trim(pos, f2, _MAX_REDUCE_CUTOFF * fone)
     if x86_simd and min_size == 1 and filter_align == 2:
         filter_align = 1
     size = (min_size + filter_align - 1) & ~(filter_align - 1)
     if size >= _MAX_FILTER_SIZE:
         raise ValueError(f"swscale filter of {size} taps ({src_w} -> {dst_w}) needs a cascaded "
                          "context, which is not implemented")
-    filt = [[row[j] if j < size2 else 0 for j in range(size)] for row in f2]
-
-    # Fix borders: fold taps that fall outside the source onto the first / last sample.
-    for i in range(dst_w):
-        row = filt[i]
-        if pos[i] < 0:
-            for j in range(1, size):
-                left = max(j + pos[i], 0)
-                row[left] += row[j]
-                row[j] = 0
-            pos[i] = 0
-        if pos[i] + size > src_w:
-            shift = pos[i] + min(size - src_w, 0)
-            acc = 0
-            for j in range(size - 1, -1, -1):
-                if pos[i] + j >= src_w:
-                    acc += row[j]
-                    row[j] = 0
-            for j in range(size - 1, -1, -1):
-                row[j] = 0 if j < shift else row[j - shift]
-            pos[i] -= shift
-            row[src_w - 1 - pos[i]] += acc
-
-    # Normalise to `one` with error diffusion along the taps.
-    out = np.zeros((dst_w, size), dtype=np.int32)
-    for i in range(dst_w):
-        total = _tdiv(sum(filt[i]) + one // 2, one) or 1
-        err = 0
-        for j in range(size):
-            v = filt[i][j] + err
-            q = _rounded_div(v, total)
-            out[i, j] = q
-            err = v - q * total
+    pos, out = _fix_and_normalise(pos, f2, size, src_w, one)
     if np.abs(out).max() > 32767:
         raise ValueError("swscale filter coefficient overflows int16")
-    return np.asarray(pos, dtype=np.int32), out
-
-
+    return pos, out
 
 
 @dataclass(frozen=True)

@@ -254,15 +254,15 @@ class _Sampler:
             self._frames, self._idx, self._time = [], [], []
             yield batch
 
-    def push(self, frame) -> Iterator[FrameBatch]:
-        """Feed one decoded frame; yield every batch it completes (never more than one is held)."""
+    def push(self, frame, tb) -> Iterator[FrameBatch]:
+        """Feed one decoded frame (``tb``: its time base); yield every batch it completes (never more
+        than one is held)."""
         n = self.decoded
         self.decoded += 1
         if isinstance(self.spec, TMKSource):
-            tb = frame.time_base
-            pts_s = float(frame.pts * tb) if frame.pts is not None and tb else None
+            pts_s = _seconds(frame.pts, tb) if frame.pts is not None and tb else None
             dur = getattr(frame, "duration", None)
-            dur_s = float(dur * tb) if dur and tb else None
+            dur_s = _seconds(dur, tb) if dur and tb else None
             # Held back one frame: the last frame's duration may depend on the stream's end.
             pending, self._pending = self._pending, (frame, pts_s, dur_s)
             if pending is not None:
@@ -341,13 +341,19 @@ def _reason(exc: BaseException) -> str:
     return str(msg).strip() or type(exc).__name__
 
 
-def _frame_end_s(frame) -> float | None:
-    """Presentation end of ``frame`` in seconds (pts + duration), None without a timestamp."""
-    tb = frame.time_base
+def _frame_end_s(frame, tb) -> float | None:
+    """Presentation end of ``frame`` (time base ``tb``) in seconds (pts + duration), None without a
+    timestamp."""
     if frame.pts is None or not tb:
         return None
     dur = getattr(frame, "duration", None) or 0
-    return float((frame.pts + dur) * tb)
+    return _seconds(frame.pts + dur, tb)
+
+
+def _seconds(ticks: int, tb) -> float:
+    """``float(ticks * tb)`` for a time base ``tb`` (a Fraction), without building a Fraction per
+    frame: Python's int / int is correctly rounded, so the result is the same float."""
+    return ticks * tb.numerator / tb.denominator
 
 
 #: A stream whose last frame ends more than this fraction of the declared duration, and more than two
@@ -426,13 +432,15 @@ def _decode(container, streams, by_stream, stats: DecodeStats, name: str,
     last_end: dict[int, float] = {}
 
     def frames_of(st_index: int, frames) -> Iterator[FrameBatch]:
+        samplers = by_stream[st_index]
         for frame in frames:
             stats.frames_decoded += 1
-            end = _frame_end_s(frame)
+            tb = frame.time_base  # PyAV builds a new Fraction on each access: once per frame
+            end = _frame_end_s(frame, tb)
             if end is not None:
                 last_end[st_index] = max(end, last_end.get(st_index, end))
-            for s in by_stream[st_index]:
-                yield from s.push(frame)
+            for s in samplers:
+                yield from s.push(frame, tb)
 
     def rejected(exc: BaseException, where: str) -> None:
         nonlocal first_error

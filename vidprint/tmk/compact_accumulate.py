@@ -114,8 +114,14 @@ class CompactAccumulator:
         duration = span + dt
         used = np.flatnonzero(self._count)
         s = (self._tsum[used] / self._count[used] + 0.5 * dt) / duration
-        phase = np.exp(-2j * np.pi * np.outer(np.arange(k_max + 1), s))
-        spec = phase @ self._sum[used] / self.count
+        # F_k = sum_b exp(-2 pi i k s_b) S_b / count, as two real products: a complex phase matrix
+        # times the real bin sums would cast the sums to complex and skip the real BLAS kernels.
+        angle = (-2.0 * np.pi) * np.outer(np.arange(k_max + 1), s)
+        sums = self._sum[used]
+        spec = np.empty((k_max + 1, FEATURE_DIM), dtype=np.complex128)
+        spec.real = np.cos(angle) @ sums
+        spec.imag = np.sin(angle) @ sums
+        spec /= self.count
         return spec[0].real.copy(), spec, duration
 
     def finalize_float(self) -> CompactDescriptor:
