@@ -9,7 +9,8 @@ from vidprint.eval import harness as H
 from vidprint.eval import transforms as T
 from vidprint.synth import make_video
 
-METHODS = ["tmk-compact", "tmk-compact+flip", "vpdq:vpdq-readme", "vpdq-align"]
+METHODS = ["tmk-compact", "tmk-compact+flip", "vpdq:vpdq-readme", "vpdq-align", "policy+flip+bars",
+           "policy+flip+bars+short", "index"]
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +64,43 @@ def test_scores_make_sense(run):
     assert np.abs(s.start_s[sel] - starts).max() < 1.0
 
 
+def test_index_and_short_evidence_methods(run):
+    """The index's combined query (a store of the originals, one query per video) and the
+    short-evidence policy decide these pairs as the pairwise policy does: every hflip copy (mirrored
+    TMK) and clip (alignment) found, no unrelated pair flagged; the index also says which orientation
+    matched and where a clip sits."""
+    s, _ = run
+    lab = s.labels()
+    base = s.matched[s.select("policy+flip+bars")]
+    for m in ("index", "policy+flip+bars+short"):
+        sel = s.select(m)
+        assert np.array_equal(s.matched[sel], base), m
+        assert set(np.unique(s.score[sel]).tolist()) <= {0.0, 1.0}  # decision only
+    sel = s.select("index")
+    flips = sel & s.positive & (lab == "hflip")
+    assert s.matched[flips].all() and (s.orientation[flips] == 1).all()
+    clips = sel & s.positive & (lab == "clip_5s") & s.matched
+    starts = np.array([s.videos[i].source_start_s for i in s.query[clips]])
+    assert clips.any() and np.all(np.isnan(s.start_s[clips]) | (np.abs(s.start_s[clips] - starts) < 1.0))
+    assert not s.errors
+
+
+def test_lookalike_sweep_matches_the_method(run):
+    """vidprint.eval.lookalikes recomputes the evidence of the policy's matches from the cache; its
+    vectorised rule gives the decisions of the policy+flip+bars+short method."""
+    from vidprint.eval import lookalikes as L
+    from vidprint.eval.methods import SHORT_EVIDENCE
+
+    s, out = run
+    ev = L.collect(s, out / "work" / "fingerprints")
+    n = int(s.select("policy+flip+bars").sum())
+    got = np.zeros(n, bool)
+    got[ev.rows] = L.decide(ev, SHORT_EVIDENCE)
+    assert np.array_equal(got, s.matched[s.select("policy+flip+bars+short")])
+    r = L.evaluate_rule(s, ev, None, lookalike="none")
+    assert r.fp == 0 and r.recall["hflip"] == 1.0 and r.n_lookalike == 0
+
+
 def test_report_and_resume(run, corpus, tmp_path_factory):
     s, out = run
     text = (out / "report.md").read_text()
@@ -80,6 +118,12 @@ def test_report_and_resume(run, corpus, tmp_path_factory):
                        progress=False, report=False)
     assert [p.stat().st_mtime_ns for p in vids] == mtimes
     assert len(again.videos) == len(s.videos)
+    # adding a run's methods to another: same pairs, the second run's version of a shared method
+    merged = again.merge(s)
+    assert merged.methods == s.methods
+    for m in s.methods:
+        assert np.array_equal(merged.matched[merged.select(m)], s.matched[s.select(m)])
+        assert np.array_equal(merged.query[merged.select(m)], s.query[s.select(m)])
 
 
 def test_cli(corpus, tmp_path, capsys):

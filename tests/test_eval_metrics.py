@@ -64,3 +64,40 @@ def test_location_errors():
     assert np.allclose(e[0], [0.4, 0.2]) and np.isnan(e[1]).all() and np.allclose(e[2], [2, 0])
     assert M.located_within(e, 1.0) == pytest.approx(1 / 3)
     assert M.located_within(e, 2.0) == pytest.approx(2 / 3)
+
+
+# ------------------------------------------------------------------------------------------------
+# The short-evidence rule (vidprint.eval.methods.ShortEvidence) and its vectorised form
+# (vidprint.eval.lookalikes.decide), on hand-built evidence.
+
+
+def _segment(span_s: float, mean_distance: float):
+    from vidprint.vpdq import Segment
+
+    return Segment(query_start_s=1.0, query_end_s=1.0 + span_s, compared_start_s=0.0, compared_end_s=span_s,
+                   matched_frames=10, score=1.0, speed=1.0, offset_s=-1.0, mean_distance=mean_distance)
+
+
+def test_short_evidence_rule():
+    from vidprint.eval.methods import ShortEvidence
+
+    r = ShortEvidence(min_seconds=5.0, level2=0.9, max_mean_distance=16.0)
+    assert r.whole_ok(0.61, 5.0) and r.whole_ok(0.61, math.inf)  # long enough: the usual thresholds
+    assert not r.whole_ok(0.89, 4.99) and r.whole_ok(0.9, 2.0)  # short: level 2 >= 0.9
+    assert r.segment_ok(_segment(5.0, 30.0))  # a 5 s aligned stretch counts at any distance <= 31
+    assert not r.segment_ok(_segment(2.0, 16.5)) and r.segment_ok(_segment(2.0, 16.0))
+
+
+def test_lookalike_decide_by_hand():
+    from vidprint.eval.lookalikes import Evidence, decide
+    from vidprint.eval.methods import ShortEvidence
+
+    ev = Evidence(rows=np.arange(5), whole_level2=np.array([0.95, 0.7, 0.7, -np.inf, -np.inf]),
+                  duration_s=np.array([2.0, 2.0, 8.0, 2.0, 2.0]),
+                  seg_pair=np.array([1, 3, 4, 4]), seg_span_s=np.array([1.0, 1.0, 1.0, 6.0]),
+                  seg_mean_distance=np.array([20.0, 10.0, 25.0, 25.0]))
+    # 0: short, L2 0.95 -> kept; 1: short, L2 0.7, its only segment 20 bits -> dropped; 2: 8 s -> kept;
+    # 3: a near-identical 1 s segment -> kept; 4: one 6 s segment -> kept
+    assert decide(ev, ShortEvidence(5.0, 0.9, 16.0)).tolist() == [True, False, True, True, True]
+    # a rule that never bites keeps every match
+    assert decide(ev, ShortEvidence(0.0, 2.0, 0.0)).all()

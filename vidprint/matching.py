@@ -6,9 +6,20 @@ fingerprints, descriptors or hash files, by the documented policy:
 * **Whole video (TMK)**: the compact profile where both sides have it (level 1 >= 0.4 as a loose
   prefilter, then level 2 >= 0.6), else the reference profile (0.7 / 0.7, Meta's defaults), in both
   orientations of the first side (as is and mirrored left-right, the mirrored descriptor computed
-  from the stored one: :mod:`vidprint.tmk.mirror`); the evidence says which matched. A score
+  from the stored one: :mod:`vidprint.tmk.mirror`), and for the compact profile in two views: the
+  whole frame and the *content area* (flat letterbox / pillarbox bars cut per frame,
+  ``Fingerprint.compact_content``, :mod:`vidprint.tmk.bars`); the better of the views and
+  orientations decides and the evidence says which matched. Where a side has no content-area
+  descriptor (older files, descriptor-only inputs) only the whole frame is compared and the evidence
+  says so. A score
   outside its documented range (NaN, or beyond the range the format can produce, as a damaged or
   forged hash-list entry can give) never matches; the evidence says why.
+* **Views** (compact profile, ``Thresholds.views``; :mod:`vidprint.tmk.views`): the first side's
+  whole frame is also scored against the second side's centred zoom views (``compact_views`` "c90",
+  "c80": the first is a centred crop of the second) and the first side's active region against the
+  second's whole frame (the first is a picture-in-picture copy of the second), in both orientations,
+  with the same thresholds; the better view decides and the evidence names it. The first side is
+  the query (the suspected copy), as in an index query: a crop given second is not looked for.
 * **Clip (vPDQ)**: :func:`vidprint.vpdq.align` of the first side's frame hashes inside the second's
   (Hamming distance <= 31, quality >= 50 on both sides, alignment thresholds below); a match is at
   least one aligned segment. The bag-of-frames percentages of :func:`vidprint.vpdq.match` are
@@ -35,6 +46,7 @@ from vidprint.record import Fingerprint
 from vidprint.tmk import CompactDescriptor, TMKDescriptor
 from vidprint.tmk.mirror import mirror_compact, mirror_tmk
 from vidprint.tmk.score import score_problem
+from vidprint.tmk.views import ACTIVE_VIEW, DEFAULT_ZOOMS, zoom_name
 from vidprint.vpdq import Segment, VPDQHash
 
 
@@ -57,9 +69,28 @@ class Thresholds:
     align_min_score: float = 0.3
     align_min_density: float = 0.2
     align_min_specificity: float = 0.2
+    align_specificity_margin: int = 8
+    align_min_specific_s: float = 0.5
     #: Whole video: also score the first side mirrored left-right (from its own descriptor, no
     #: second decode) and say which orientation matched. Measured cost: docs/evaluation.md.
     mirror: bool = True
+    #: Whole video, compact profile: also compare the content-area descriptors (letterbox and
+    #: pillarbox bars cut) and take the better view. Measured gain and cost: docs/evaluation.md.
+    bars: bool = True
+    #: Whole video, compact profile: also compare *views* (:mod:`vidprint.tmk.views`): the first
+    #: side's whole frame against the second side's centred zoom views (the first a centred crop of
+    #: the second) and the first side's active region against the second's whole frame (the first a
+    #: picture-in-picture copy of the second); the better view decides. Measured: docs/eval-views.md.
+    views: bool = True
+    #: Short evidence is weak evidence: two *different* videos of a few seconds of one scene (one
+    #: signer in one room) share their background and the shape of their motion and score like
+    #: copies. Where the shorter video lasts under ``short_evidence_s`` seconds, compact level 2 must
+    #: reach ``short_compact_level2``; an aligned clip segment shorter than that counts only if its
+    #: frames are on average within ``short_align_mean_distance`` bits. Calibrated on the corpus's
+    #: look-alike set (docs/evaluation.md, "Look-alikes"); ``short_evidence_s=0`` turns it off.
+    short_evidence_s: float = 5.0
+    short_compact_level2: float = 0.9
+    short_align_mean_distance: float = 16.0
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -76,7 +107,15 @@ class WholeEvidence:
     ``profile``: "compact" or "reference"; ``level1``/``level2``: the scores; ``threshold_level1``/
     ``threshold_level2``: what they were held to; ``matched``: both met (and in range);
     ``transform``: the orientation of the first side these scores are for ("identity", or "flipx":
-    mirrored left-right); ``note``: why a score was refused, if it was.
+    mirrored left-right); ``note``: why a score was refused, if it was; ``view``: the descriptors
+    these scores compare, "frame" (the whole frame) or "content-area" (both sides' content-area
+    descriptors, letterbox / pillarbox bars cut); ``view_note``: why the content area was not
+    compared when ``Thresholds.bars`` asked for it (a side without a content-area descriptor).
+    With ``Thresholds.views``, ``view`` may also be "zoom-c90" / "zoom-c80" (the first side's whole
+    frame against the second side's centred 90% / 80% view) or "active-region" (the first side's
+    active region against the second side's whole frame), and ``view_note`` says why views were not
+    compared (a side without view descriptors). ``short``: the shorter video lasts under
+    ``Thresholds.short_evidence_s``, so level 2 was held to ``Thresholds.short_compact_level2``.
     """
 
     profile: str
@@ -87,6 +126,9 @@ class WholeEvidence:
     matched: bool
     transform: str = "identity"
     note: str | None = None
+    view: str = "frame"
+    view_note: str | None = None
+    short: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return _finite_dict(dataclasses.asdict(self))
@@ -99,6 +141,9 @@ class ClipEvidence:
     ``query_pct``/``compared_pct``: bag-of-frames percentages (0..100) of quality-filtered unique
     frames with a partner within ``distance`` bits; ``segments``: aligned stretches with their
     timestamps, speed and score (:class:`vidprint.vpdq.Segment`); ``matched``: at least one segment.
+    ``short_refused``: aligned segments left out because they were short and not close enough
+    (``Thresholds.short_evidence_s`` / ``short_align_mean_distance``; applied to segments of the
+    frames as they are, against a side hashed at least every :data:`SHORT_RULE_MAX_INTERVAL_S`).
     """
 
     query_pct: float
@@ -107,6 +152,7 @@ class ClipEvidence:
     matched: bool
     distance: int
     quality: int
+    short_refused: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         d = {k: v for k, v in dataclasses.asdict(self).items() if k != "segments"}
@@ -152,30 +198,51 @@ def _finite_dict(d: dict[str, Any]) -> dict[str, Any]:
 
 def whole_evidence(a: Fingerprint | Any, b: Fingerprint | Any,
                    thresholds: Thresholds = DEFAULT_THRESHOLDS) -> WholeEvidence | None:
-    """TMK evidence for ``a`` vs ``b`` (fingerprints or descriptors), or None if they share no profile.
+    """TMK evidence for ``a`` vs ``b`` (fingerprints, descriptors, or anything with ``compact`` /
+    ``compact_content`` / ``tmk`` attributes such as an index entry), or None if they share no profile.
 
     The compact profile is used where both have it, else the reference profile. With
-    ``thresholds.mirror``, ``a`` is also scored mirrored left-right (``transform="flipx"``); a
-    matching orientation wins over one that does not, then the higher level 2.
+    ``thresholds.mirror``, ``a`` is also scored mirrored left-right (``transform="flipx"``). With
+    ``thresholds.bars`` and the compact profile, the content-area descriptors of both sides are
+    scored too (``view="content-area"``; skipped when both equal their whole-frame descriptors, as
+    for videos without bars: the scores would be the same). A matching view and orientation wins over
+    one that does not, then the higher level 2 (the whole frame, as is, on ties).
     """
-    (ca, ra), (cb, rb) = _tmk_parts(a), _tmk_parts(b)
+    (ca, xa, ra), (cb, xb, rb) = _tmk_parts(a), _tmk_parts(b)
+    view_note = None
     if ca is not None and cb is not None:
-        pair, score, mirror = (ca, cb), _tmk.compact_score, mirror_compact
+        views = [("frame", ca, cb)]
+        if thresholds.bars:
+            if xa is None or xb is None:
+                view_note = (f"content area not compared: the {'first' if xa is None else 'second'} side has no "
+                             "content-area descriptor (written before vidprint computed it, or a descriptor only)")
+            elif not (xa is ca and xb is cb):
+                views.append(("content-area", xa, xb))
+        views, view_note = _add_derived_views(views, view_note, a, b, ca, cb, thresholds)
+        score, mirror = _tmk.compact_score, mirror_compact
         profile, t1, t2 = "compact", thresholds.compact_level1, thresholds.compact_level2
+        short = _is_short(ca, cb, thresholds)
+        if short:
+            t2 = max(t2, thresholds.short_compact_level2)
     elif ra is not None and rb is not None:
-        pair, score, mirror = (ra, rb), _tmk.score, mirror_tmk
-        profile, t1, t2 = "reference", thresholds.reference_level1, thresholds.reference_level2
+        views = [("frame", ra, rb)]
+        score, mirror = _tmk.score, mirror_tmk
+        # Meta's thresholds, as shared hash lists expect them; no short-evidence rule (its
+        # look-alike scores reach 0.99: no level-2 value would separate them, docs/evaluation.md)
+        profile, t1, t2, short = "reference", thresholds.reference_level1, thresholds.reference_level2, False
     else:
         return None
     best = None
-    for transform in ("identity", "flipx") if thresholds.mirror else ("identity",):
-        first = pair[0] if transform == "identity" else mirror(pair[0], "flipx")
-        s = score(first, pair[1])
-        l1, l2 = float(s.level1), float(s.level2)
-        note = score_problem(l1, l2)  # the range check tmk.is_match applies, for both profiles
-        ev = WholeEvidence(profile, l1, l2, t1, t2, note is None and l1 >= t1 and l2 >= t2, transform, note)
-        if best is None or (ev.matched, _finite_or(ev.level2)) > (best.matched, _finite_or(best.level2)):
-            best = ev
+    for view, first0, second in views:
+        for transform in ("identity", "flipx") if thresholds.mirror else ("identity",):
+            first = first0 if transform == "identity" else mirror(first0, "flipx")
+            s = score(first, second)
+            l1, l2 = float(s.level1), float(s.level2)
+            note = score_problem(l1, l2)  # the range check tmk.is_match applies, for both profiles
+            ev = WholeEvidence(profile, l1, l2, t1, t2, note is None and l1 >= t1 and l2 >= t2, transform, note,
+                               view, view_note, short)
+            if best is None or (ev.matched, _finite_or(ev.level2)) > (best.matched, _finite_or(best.level2)):
+                best = ev
     return best
 
 
@@ -183,17 +250,45 @@ def _finite_or(x: float, default: float = -math.inf) -> float:
     return x if math.isfinite(x) else default
 
 
+#: The short-evidence bar on aligned segments applies where the compared side's hashes are at most
+#: this many seconds apart (the calibration data was hashed every frame).
+SHORT_RULE_MAX_INTERVAL_S = 0.25
+
+
+def _sampling_interval(h: VPDQHash) -> float:
+    """Median seconds between consecutive hashes of ``h`` (inf with fewer than two)."""
+    t = np.asarray(h.timestamps, dtype=np.float64)
+    return float(np.median(np.diff(np.sort(t)))) if t.size > 1 else math.inf
+
+
+def _is_short(ca: CompactDescriptor, cb: CompactDescriptor, thresholds: Thresholds) -> bool:
+    """The shorter of two compact descriptors lasts under ``thresholds.short_evidence_s`` (an unknown
+    or zero duration counts as short)."""
+    d = min(float(ca.duration_s or 0.0), float(cb.duration_s or 0.0))
+    return not d >= thresholds.short_evidence_s
+
+
 def clip_evidence(query: VPDQHash, compared: VPDQHash, thresholds: Thresholds = DEFAULT_THRESHOLDS, *,
                   dihedral: Mapping[str, np.ndarray] | None = None) -> ClipEvidence:
     """vPDQ evidence that ``query`` (or one of its ``dihedral`` variants) appears inside ``compared``."""
     m = _vpdq.match(query, compared, thresholds.vpdq_distance, thresholds.vpdq_quality)
-    segments = tuple(_vpdq.align(
+    found = _vpdq.align(
         query, compared, thresholds.vpdq_distance, thresholds.vpdq_quality,
         min_frames=thresholds.align_min_frames, min_score=thresholds.align_min_score,
         min_density=thresholds.align_min_density, min_specificity=thresholds.align_min_specificity,
-        dihedral=dihedral))
+        specificity_margin=thresholds.align_specificity_margin, min_specific_s=thresholds.align_min_specific_s,
+        dihedral=dihedral)
+    # Short segments count only when near-identical (Thresholds.short_evidence_s). The bar was
+    # calibrated with both sides hashed every frame and on the frames as they are: against sparse
+    # hashes (an archive at 1 hash/s) a true copy's frames are up to half an interval apart, and a
+    # mirrored copy's dihedral hashes sit ~20 bits from the original's, so it is not applied there
+    # (not measured: docs/evaluation.md).
+    dense = _sampling_interval(compared) <= SHORT_RULE_MAX_INTERVAL_S
+    segments = tuple(s for s in found if not (dense and s.transform == "orig")
+                     or s.query_duration_s >= thresholds.short_evidence_s
+                     or s.mean_distance <= thresholds.short_align_mean_distance)
     return ClipEvidence(float(m.query_pct), float(m.compared_pct), segments, bool(segments),
-                        thresholds.vpdq_distance, thresholds.vpdq_quality)
+                        thresholds.vpdq_distance, thresholds.vpdq_quality, len(found) - len(segments))
 
 
 def compare(a: Any, b: Any, thresholds: Thresholds | None = None) -> Comparison:
@@ -229,11 +324,18 @@ def explain(whole: WholeEvidence | None, clip: ClipEvidence | None) -> str:
     parts = []
     if whole is not None:
         verdict = "match" if whole.matched else "no match"
+        how = [x for x in ("content area, bars cut" if whole.view == "content-area" else "",
+                           "mirrored" if whole.transform == "flipx" else "") if x]
+        how = [_VIEW_WORDS[whole.view]] + how if whole.view in _VIEW_WORDS else how
+        what = f"{whole.profile} TMK" + (f" ({', '.join(how)})" if how else "")
         if whole.note:
-            parts.append(f"{whole.profile} TMK refused: {whole.note}")
+            parts.append(f"{what} refused: {whole.note}")
         else:
-            parts.append(f"{whole.profile} TMK level 1 {whole.level1:.3f} (>= {whole.threshold_level1}) and "
-                         f"level 2 {whole.level2:.3f} (>= {whole.threshold_level2}): {verdict}")
+            short = ", short video" if whole.short else ""
+            parts.append(f"{what} level 1 {whole.level1:.3f} (>= {whole.threshold_level1}) and "
+                         f"level 2 {whole.level2:.3f} (>= {whole.threshold_level2}{short}): {verdict}")
+        if whole.view_note and not whole.matched:
+            parts.append(whole.view_note)
     if clip is not None:
         if clip.segments:
             s = max(clip.segments, key=lambda x: x.score)
@@ -242,19 +344,69 @@ def explain(whole: WholeEvidence | None, clip: ClipEvidence | None) -> str:
                          f"{s.query_start_s:.2f}-{s.query_end_s:.2f} s at {s.compared_start_s:.2f}-"
                          f"{s.compared_end_s:.2f} s (score {s.score:.2f}{transform}): match")
         else:
+            refused = (f"; {clip.short_refused} short segment(s) refused as not near-identical"
+                       if clip.short_refused else "")
             parts.append(f"vPDQ alignment: no segment ({clip.query_pct:.1f}% of query frames within "
-                         f"{clip.distance} bits): no match")
+                         f"{clip.distance} bits{refused}): no match")
     return "; ".join(parts)
 
 
-def _tmk_parts(x: Any) -> tuple[CompactDescriptor | None, TMKDescriptor | None]:
-    if isinstance(x, Fingerprint):
-        return x.compact, x.tmk
+def _tmk_parts(x: Any) -> tuple[CompactDescriptor | None, CompactDescriptor | None, TMKDescriptor | None]:
+    """(compact, content-area compact, reference) of a fingerprint, a descriptor, or an object with
+    those attributes (an index entry)."""
     if isinstance(x, CompactDescriptor):
-        return x, None
+        return x, None, None
     if isinstance(x, TMKDescriptor):
-        return None, x
-    return None, None
+        return None, None, x
+    if isinstance(x, Fingerprint) or hasattr(x, "compact"):
+        return getattr(x, "compact", None), getattr(x, "compact_content", None), getattr(x, "tmk", None)
+    return None, None, None
+
+
+# -- views of the compact descriptor (vidprint.tmk.views) ------------------------------------------
+#: How :func:`explain` names a view of :mod:`vidprint.tmk.views`.
+_VIEW_WORDS = {f"zoom-{zoom_name(k)}": f"second side's centre {round(100 * k)}% view" for k in DEFAULT_ZOOMS}
+_VIEW_WORDS["active-region"] = "first side's active region"
+
+
+def _add_derived_views(views: list, view_note: str | None, a: Any, b: Any, ca: CompactDescriptor,
+                       cb: CompactDescriptor, thresholds: Thresholds) -> tuple[list, str | None]:
+    """``views`` (``(view, first, second)`` compact descriptor pairs for :func:`whole_evidence`)
+    plus, with ``thresholds.views``, the pairs of :mod:`vidprint.tmk.views`: the first side's whole
+    frame ``ca`` against each zoom view of the second side (``"zoom-c80"``: the first is a centred
+    crop of the second), and the first side's active region against the second's whole frame ``cb``
+    (``"active-region"``: the first is a picture-in-picture copy of the second). A view pair is
+    kept only where its level 1 (as is, or mirrored with ``thresholds.mirror``) passes: it cannot
+    match otherwise, and level 2 is the costly score (the index's prefilter makes the same cut). The
+    views a side lacks (written before views existed, a descriptor only) are named in the note."""
+    if not thresholds.views:
+        return views, view_note
+    va, vb = _views_part(a), _views_part(b)
+    extra = [(f"zoom-{v}", ca, d) for v, d in (vb or {}).items() if f"zoom-{v}" in _VIEW_WORDS]
+    if va is not None and ACTIVE_VIEW in va:
+        extra.append(("active-region", va[ACTIVE_VIEW], cb))
+    extra = [(v, x, y) for v, x, y in extra if _level1_passes(x, y, thresholds)]
+    missing = [w for w, v in (("the first side's active region", va), ("the second side's zoom views", vb))
+               if v is None]
+    if missing:
+        note = (f"{' and '.join(missing)} not compared: no view descriptors (written before vidprint "
+                "computed them, or a descriptor only)")
+        view_note = note if view_note is None else f"{view_note}; {note}"
+    return views + extra, view_note
+
+
+def _level1_passes(first: CompactDescriptor, second: CompactDescriptor, thresholds: Thresholds) -> bool:
+    """Level 1 of ``first`` (or of ``first`` mirrored, with ``thresholds.mirror``) vs ``second``
+    reaches ``thresholds.compact_level1``."""
+    t1 = thresholds.compact_level1
+    if _tmk.compact_level1(first, second) >= t1:
+        return True
+    return thresholds.mirror and _tmk.compact_level1(mirror_compact(first, "flipx"), second) >= t1
+
+
+def _views_part(x: Any) -> Mapping[str, CompactDescriptor] | None:
+    """``compact_views`` of a fingerprint or an object with that attribute (an index entry), else None."""
+    return getattr(x, "compact_views", None) if not isinstance(x, (CompactDescriptor, TMKDescriptor)) else None
 
 
 def _vpdq_part(x: Any) -> VPDQHash | None:

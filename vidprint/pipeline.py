@@ -10,6 +10,7 @@ stays flat however long the video is.
 """
 from __future__ import annotations
 
+import copy
 import hashlib
 import io
 import math
@@ -26,6 +27,8 @@ from vidprint.decode.container import Source, source_name
 from vidprint.errors import InvalidArgumentError
 from vidprint.pdqf import DIHEDRAL_NAMES, hash_luma_batch, hash_luma_dihedral_batch, hash_yuv420p_batch, pdqf_luma_batch
 from vidprint.tmk import CompactAccumulator, CompactDescriptor, TMKAccumulator, TMKDescriptor
+from vidprint.tmk.bars import content_features
+from vidprint.tmk.views import ViewAccumulator
 from vidprint.record import Fingerprint
 from vidprint.vpdq import VPDQHash
 
@@ -54,8 +57,14 @@ ProgressCallback = Callable[[Progress], None]
 _IN_FLIGHT_PER_WORKER = 2
 
 
-def _tmk_features(batch: FrameBatch) -> tuple[np.ndarray, np.ndarray]:
-    return pdqf_luma_batch(np.ascontiguousarray(batch.luma)), batch.time
+def _tmk_features(batch: FrameBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """PDQF of the 64x64 TMK frames, their times, the PDQF of their content areas (bars cut; the
+    same rows where a frame has no bars, :func:`vidprint.tmk.bars.content_features`) and how many
+    frames had bars."""
+    luma = np.ascontiguousarray(batch.luma)
+    features = pdqf_luma_batch(luma)
+    content, bars = content_features(luma, features=features)
+    return features, batch.time, content, int(bars.any(axis=1).sum())
 
 
 def _vpdq_hashes(batch: FrameBatch):
@@ -72,6 +81,44 @@ def _vpdq_dihedral_hashes(batch: FrameBatch):
     return words, quality, batch.index, batch.time
 
 
+def _with_views(tmk_work: Callable, vacc: ViewAccumulator) -> Callable:
+    """``tmk_work`` plus the zoom views' PDQF of the same TMK frames, on the same worker thread:
+    ``batch -> (tmk_work(batch), (luma, times, zoom features))`` (undone by :func:`_feed_views`)."""
+    def work(batch: FrameBatch):
+        luma = np.ascontiguousarray(batch.luma)
+        return tmk_work(batch), (luma, batch.time, vacc.zoom_features(luma))
+    return work
+
+
+def _feed_views(vacc: ViewAccumulator | None, result):
+    """Feed the view part of a :func:`_with_views` result to ``vacc`` (on the consuming thread, in
+    frame order) and return the rest; ``result`` as is without views."""
+    if vacc is None:
+        return result
+    result, (luma, times, zooms) = result
+    vacc.update(luma, times, zoom_features=zooms)
+    return result
+
+
+class _Inline:
+    """A stand-in for a one-thread executor: runs each call at once on the calling thread."""
+
+    def __enter__(self) -> "_Inline":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    @staticmethod
+    def submit(fn: Callable, *args) -> Future:
+        fut: Future = Future()
+        try:
+            fut.set_result(fn(*args))
+        except BaseException as exc:  # noqa: BLE001 -- raised again by fut.result(), as a pool would
+            fut.set_exception(exc)
+        return fut
+
+
 def fingerprint(
     src: Source,
     *,
@@ -86,6 +133,7 @@ def fingerprint(
     progress: ProgressCallback | None = None,
     strict: bool = False,
     max_bytes: int | None = None,
+    views: bool = True,
 ) -> Fingerprint:
     """Decode ``src`` once and compute the TMK+PDQF descriptors and/or the vPDQ hashes.
 
@@ -103,7 +151,10 @@ def fingerprint(
     size : int or None
         vPDQ frame size: None = native, else frames are squashed to ``size`` x ``size`` with ``scaler``.
     workers : int or None
-        Hashing threads (default: the number of CPUs).
+        Threads for this video: ``workers`` hashing threads and a decoder limited to ``workers``
+        threads (default: one hashing thread per CPU and FFmpeg's automatic decoder threads). A batch
+        that hashes one file per CPU in parallel passes 1: files in parallel cost less CPU per frame
+        than threads inside one file.
     dihedral : bool
         Also hash the 8 dihedral variants of every vPDQ frame (rotations and flips, from one DCT;
         docs/algorithms.md §1.9), for :func:`vidprint.vpdq.align` ``dihedral=``. The plain hashes then come from
@@ -120,7 +171,14 @@ def fingerprint(
     max_bytes : int or None
         For a non-seekable input (a pipe) whose container needs to seek: buffer at most this many
         bytes in memory (default :data:`vidprint.decode.container.MAX_BUFFER_BYTES`), then fail clearly.
+    views : bool
+        With ``tmk``: also describe *views* of the same 64x64 TMK frames (``Fingerprint.compact_views``,
+        :mod:`vidprint.tmk.views`): the centred 90% and 80% (a centred crop of this video matches
+        them) and, for a video moving inside a static border (picture-in-picture), its active
+        region. Measured cost and gain: docs/eval-views.md.
     """
+    if not isinstance(views, bool):
+        raise InvalidArgumentError("views", f"must be True or False, got {views!r}")
     _check_arguments(tmk, vpdq, every_seconds, size, scaler, workers, progress)
     if not isinstance(src, (str, os.PathLike, bytes, bytearray, memoryview)) and not hasattr(src, "read"):
         raise InvalidArgumentError("src", f"expected a path, bytes or a binary file object, got {type(src).__name__}")
@@ -132,20 +190,36 @@ def fingerprint(
     if vpdq:
         sources["vpdq"] = VPDQSource(every_seconds=every_seconds, size=size, scaler=scaler)
     work: dict[str, Callable] = {"tmk": _tmk_features, "vpdq": _vpdq_dihedral_hashes if dihedral else _vpdq_hashes}
+    vacc = ViewAccumulator(active=True) if tmk and views else None  # the views (vidprint.tmk.views)
+    if vacc is not None:
+        work["tmk"] = _with_views(work["tmk"], vacc)
 
     acc = TMKAccumulator() if tmk else None
     cacc = CompactAccumulator() if tmk else None
+    # The content area (letterbox / pillarbox bars cut): its accumulator starts as a copy of the
+    # compact one at the first batch with bars (until then every frame's content area was the whole
+    # frame), so a video without bars costs one bar detection per frame and nothing else.
+    content_acc: CompactAccumulator | None = None
+    bar_frames = 0
     vparts: list[tuple] = []
 
     def consume(key: str, result) -> None:
+        nonlocal bar_frames, content_acc
         if key == "tmk":
-            features, times = result
+            result = _feed_views(vacc, result)
+            features, times, content, n_bars = result
             acc.update(features)
+            if n_bars and content_acc is None:
+                content_acc = copy.deepcopy(cacc)
             cacc.update(features, times)
+            if content_acc is not None:
+                content_acc.update(content, times)
+            bar_frames += n_bars
         else:
             vparts.append(result)
 
     stats = DecodeStats()
+    decoder_threads = workers or 0  # 0: FFmpeg's choice
     workers = workers or os.cpu_count() or 1
     pending: deque[tuple[FrameBatch, Future]] = deque()
     done = Progress(0, 0.0, None)
@@ -163,9 +237,13 @@ def fingerprint(
                             info.duration_s if info is not None else None)
             progress(done)
 
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vidprint-hash") as pool:
+    # One worker: hash on this thread, between decoder calls (the call then uses exactly one core,
+    # which is what a batch running one file per core wants); more: a pool of hashing threads.
+    executor = _Inline() if workers == 1 else ThreadPoolExecutor(max_workers=workers, thread_name_prefix="vidprint-hash")
+    with executor as pool:
         try:
-            for batch in read_frames(src, sources, name=name, stats=stats, strict=strict, max_bytes=max_bytes):
+            for batch in read_frames(src, sources, name=name, stats=stats, threads=decoder_threads, strict=strict,
+                                     max_bytes=max_bytes):
                 pending.append((batch, pool.submit(work[batch.source], batch)))
                 while len(pending) > _IN_FLIGHT_PER_WORKER * workers:
                     finish_one()
@@ -187,17 +265,26 @@ def fingerprint(
         vh = VPDQHash(words, quality, index, times, fps=vinfo.fps, every_seconds=every_seconds,
                       size=(size, size) if size else None, source=name)
     native = [v for v in stats.native_conversion.values() if v is not None]
+    compact = cacc.finalize() if cacc is not None else None
+    compact_content = bars_fraction = None
+    if cacc is not None:
+        # no frame had bars: the same features, the same descriptor (one object, see Fingerprint)
+        compact_content = compact if content_acc is None else content_acc.finalize()
+        bars_fraction = bar_frames / max(1, cacc.count)
     return Fingerprint(
         source=name,
         info=info,
         tmk=acc.finalize() if acc is not None else None,
-        compact=cacc.finalize() if cacc is not None else None,
+        compact=compact,
         vpdq=vh,
         decoded_frames=max(stats.decoded.values()),
         vpdq_dihedral=variants,
         native_conversion=all(native) if native else None,
         content_id=cid,
         decode_report=stats.report(),  # after the pool closed: the conversion path is known by now
+        compact_content=compact_content,
+        bars_fraction=bars_fraction,
+        compact_views=vacc.finalize() if vacc is not None else None,
     )
 
 
@@ -264,7 +351,7 @@ def hash_tmk(src: Source, profile: str = "reference", *, name: str | None = None
     """
     if profile not in ("reference", "compact"):
         raise ValueError(f"unknown TMK profile {profile!r}: 'reference' or 'compact'")
-    fp = fingerprint(src, tmk=True, vpdq=False, name=name)
+    fp = fingerprint(src, tmk=True, vpdq=False, name=name, views=False)
     return fp.tmk if profile == "reference" else fp.compact
 
 

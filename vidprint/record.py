@@ -12,9 +12,19 @@ member                 content
 ``meta``               uint8: UTF-8 JSON: ``format`` ("vidprint.fingerprint"), ``version`` (1),
                        ``name`` (file name only, never a folder path), ``content_id``, ``info``
                        (stream facts), ``decoded_frames``, ``native_conversion``, ``decode_report``,
-                       vPDQ metadata (``fps``, ``every_seconds``, ``size``, ``pruned``)
+                       vPDQ metadata (``fps``, ``every_seconds``, ``size``, ``pruned``),
+                       ``content_area`` (``bars_fraction``, ``same_as_compact``) when computed,
+                       ``compact_views`` (the names of the stored view descriptors) when computed
 ``tmk``                uint8: the reference ``.tmk`` bytes (absent if not computed)
 ``compact``            uint8: the compact ``.vptc`` bytes (absent if not computed)
+``compact_content``    uint8: the content-area compact ``.vptc`` bytes (letterbox/pillarbox bars cut,
+                       :mod:`vidprint.tmk.bars`); absent when it equals ``compact`` (no frame had bars:
+                       meta ``content_area.same_as_compact``) or was not computed (no ``content_area``
+                       in meta, as in files written before it existed: loads as None)
+``compact_view_<name>``  uint8: the compact ``.vptc`` bytes of view ``<name>`` of the TMK frames
+                       (``c90``/``c80``: centred zoom views; ``active``: the active region;
+                       :mod:`vidprint.tmk.views`); absent (no ``compact_views`` in meta) in files written
+                       before views existed: loads as None
 ``vpdq_words``         uint64[N, 4] PDQ hashes; ``vpdq_quality`` int32[N]; ``vpdq_frames`` int64[N];
                        ``vpdq_timestamps`` float64[N] seconds (absent if vPDQ was not computed)
 ``dihedral_<name>``    uint64[N, 4] per dihedral variant (only with ``dihedral=True``)
@@ -31,6 +41,7 @@ import json
 import os
 import zipfile
 from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -61,6 +72,16 @@ class Fingerprint:
         info: what the container says about the video stream (:class:`vidprint.decode.VideoInfo`).
         tmk: the reference TMK+PDQF descriptor (Meta's ``.tmk``).
         compact: vidprint's compact TMK descriptor, from the same frame features.
+        compact_content: the compact descriptor of the frames' *content area* (flat letterbox /
+            pillarbox bars cut per frame, :mod:`vidprint.tmk.bars`), from the same 64x64 TMK frames;
+            the same object as ``compact`` when no frame had bars; None where not computed (files
+            and index entries written before it existed, descriptor-only inputs).
+        bars_fraction: fraction of the TMK frames (0..1) that had bars cut, None where not computed.
+        compact_views: view name -> compact descriptor of that *view* of the TMK frames (a read-only
+            mapping; :mod:`vidprint.tmk.views`): ``"c90"``/``"c80"`` the centred 90% / 80% (zoom
+            views: a centred crop of the video matches them), ``"active"`` the active region (only
+            for videos moving inside a static border, as a picture-in-picture copy); None where not
+            computed (files and index entries written before views existed, descriptor-only inputs).
         vpdq: per-frame PDQ hashes (:class:`vidprint.vpdq.VPDQHash`).
         decoded_frames: frames the decoder produced (all streams' sources agree).
         vpdq_dihedral: variant name -> ``uint64[N, 4]`` hashes of the 8 dihedral variants of every
@@ -83,8 +104,15 @@ class Fingerprint:
     native_conversion: bool | None = None
     content_id: str | None = None
     decode_report: DecodeReport | None = None
+    compact_content: CompactDescriptor | None = None
+    bars_fraction: float | None = None
+    compact_views: Mapping[str, CompactDescriptor] | None = None
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "compact_views", _frozen_views(self.compact_views))
+        if self.compact_content is not None and self.compact is not None and self.compact_content is not self.compact \
+                and self.compact_content == self.compact:
+            object.__setattr__(self, "compact_content", self.compact)  # one object: "no bars" is visible
         if self.vpdq_dihedral is not None:
             frozen = {}
             for name, words in self.vpdq_dihedral.items():
@@ -99,7 +127,8 @@ class Fingerprint:
         dihedral = None if self.vpdq_dihedral is None else tuple(
             (k, v.tobytes()) for k, v in sorted(self.vpdq_dihedral.items()))
         return (self.content_id, info, self.tmk, self.compact, self.vpdq, self.decoded_frames, dihedral,
-                self.native_conversion, _report_dict(self.decode_report))
+                self.native_conversion, _report_dict(self.decode_report), self.compact_content, self.bars_fraction,
+                None if self.compact_views is None else tuple(sorted(self.compact_views.items())))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Fingerprint):
@@ -114,6 +143,10 @@ class Fingerprint:
         if self.info.duration_s is not None:
             parts.append(f"{self.info.duration_s:.2f} s")
         kinds = [k for k in ("tmk", "compact") if getattr(self, k) is not None]
+        if self.compact_content is not None and self.compact_content is not self.compact:
+            kinds.append(f"content-area[{self.bars_fraction or 0:.0%} bars]")
+        if self.compact_views:
+            kinds.append(f"views[{','.join(self.compact_views)}]")
         if self.vpdq is not None:
             kinds.append(f"vpdq[{len(self.vpdq)}]")
         if self.vpdq_dihedral is not None:
@@ -143,6 +176,15 @@ class Fingerprint:
             arrays["tmk"] = np.frombuffer(self.tmk.to_bytes(), dtype=np.uint8)
         if self.compact is not None:
             arrays["compact"] = np.frombuffer(self.compact.to_bytes(), dtype=np.uint8)
+        if self.compact_content is not None:
+            same = self.compact_content is self.compact
+            meta["content_area"] = {"bars_fraction": self.bars_fraction, "same_as_compact": same}
+            if not same:
+                arrays["compact_content"] = np.frombuffer(self.compact_content.to_bytes(), dtype=np.uint8)
+        if self.compact_views is not None:
+            meta["compact_views"] = list(self.compact_views)
+            for view, d in self.compact_views.items():
+                arrays[f"compact_view_{view}"] = np.frombuffer(d.to_bytes(), dtype=np.uint8)
         if self.vpdq is not None:
             v = self.vpdq
             arrays.update(vpdq_words=v.words, vpdq_quality=v.quality, vpdq_frames=v.frame_numbers,
@@ -237,6 +279,8 @@ def _parse(raw: bytes, name: str) -> Fingerprint:
     tmk_raw, compact_raw = array("tmk", False), array("compact", False)
     tmk = TMKDescriptor.from_bytes(tmk_raw.tobytes()) if tmk_raw is not None else None
     compact = CompactDescriptor.from_bytes(compact_raw.tobytes(), source=name) if compact_raw is not None else None
+    compact_content, bars_fraction = _content_area(meta.get("content_area"), compact, array, name)
+    compact_views = _views_from(meta.get("compact_views"), array, name)
     vh = None
     words = array("vpdq_words", False)
     if words is not None:
@@ -262,4 +306,85 @@ def _parse(raw: bytes, name: str) -> Fingerprint:
     return Fingerprint(source=info.source, info=info, tmk=tmk, compact=compact, vpdq=vh, decoded_frames=decoded,
                        vpdq_dihedral=dihedral, native_conversion=meta.get("native_conversion"),
                        content_id=content_id,
-                       decode_report=_report_from_dict(meta.get("decode_report"), info.source, name))
+                       decode_report=_report_from_dict(meta.get("decode_report"), info.source, name),
+                       compact_content=compact_content, bars_fraction=bars_fraction, compact_views=compact_views)
+
+
+def _content_area(d: Any, compact: CompactDescriptor | None, array: Any,
+                  name: str) -> tuple[CompactDescriptor | None, float | None]:
+    """The content-area descriptor and bars fraction from the metadata's ``content_area`` (absent in
+    files written before it existed: None, None)."""
+    if d is None:
+        return None, None
+    if not isinstance(d, dict) or not isinstance(d.get("same_as_compact"), bool):
+        raise HashFileError(name, "bad content_area in the metadata")
+    frac = d.get("bars_fraction")
+    if frac is not None and (isinstance(frac, bool) or not isinstance(frac, (int, float)) or not 0 <= frac <= 1):
+        raise HashFileError(name, f"bars_fraction must be a number in [0, 1], got {frac!r:.40}")
+    if d["same_as_compact"]:
+        if compact is None:
+            raise HashFileError(name, "content_area says same_as_compact but there is no compact descriptor")
+        return compact, None if frac is None else float(frac)
+    raw = array("compact_content")
+    return CompactDescriptor.from_bytes(raw.tobytes(), source=f"{name}:compact_content"), \
+        None if frac is None else float(frac)
+
+
+# -- views of the compact descriptor (vidprint.tmk.views) ------------------------------------------
+#: A view name: lower-case letters, digits, "_" or "-" (it becomes a ``.vpfp`` member name).
+_VIEW_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_-")
+
+
+def _frozen_views(views: Mapping[str, CompactDescriptor] | None) -> Mapping[str, CompactDescriptor] | None:
+    """A read-only copy of ``compact_views`` (names checked, insertion order kept), or None."""
+    if views is None:
+        return None
+    out = {}
+    for view, d in dict(views).items():
+        if not (isinstance(view, str) and 0 < len(view) <= 32 and set(view) <= _VIEW_NAME_CHARS):
+            raise ValueError(f"compact_views: bad view name {view!r:.40} (lower-case letters, digits, '_', '-')")
+        if not isinstance(d, CompactDescriptor):
+            raise TypeError(f"compact_views[{view!r}] must be a CompactDescriptor, got {type(d).__name__}")
+        out[view] = d
+    return _ReadOnlyViews(out)
+
+
+class _ReadOnlyViews(Mapping):
+    """A read-only ``name -> CompactDescriptor`` mapping that pickles (a batch sends fingerprints
+    between processes; ``types.MappingProxyType`` does not pickle)."""
+
+    __slots__ = ("_d",)
+
+    def __init__(self, d: dict[str, CompactDescriptor]) -> None:
+        self._d = dict(d)
+
+    def __getitem__(self, key: str) -> CompactDescriptor:
+        return self._d[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._d)
+
+    def __len__(self) -> int:
+        return len(self._d)
+
+    def __repr__(self) -> str:
+        return f"{{{', '.join(f'{k!r}: {v!r}' for k, v in self._d.items())}}}"
+
+    def __getstate__(self) -> dict[str, CompactDescriptor]:
+        return self._d
+
+    def __setstate__(self, d: dict[str, CompactDescriptor]) -> None:
+        self._d = dict(d)
+
+
+def _views_from(names: Any, array: Any, name: str) -> Mapping[str, CompactDescriptor] | None:
+    """The view descriptors listed by the metadata's ``compact_views`` (absent in files written
+    before views existed: None)."""
+    if names is None:
+        return None
+    if not isinstance(names, list) or not all(
+            isinstance(v, str) and 0 < len(v) <= 32 and set(v) <= _VIEW_NAME_CHARS for v in names) \
+            or len(set(names)) != len(names):
+        raise HashFileError(name, "bad compact_views in the metadata (a list of distinct view names)")
+    return {v: CompactDescriptor.from_bytes(array(f"compact_view_{v}").tobytes(), source=f"{name}:compact_view_{v}")
+            for v in names}

@@ -32,7 +32,7 @@ import numpy as np
 from vidprint.atomic import atomic_write
 from vidprint.decode import TMKSource, read_frames
 from vidprint.eval import transforms as T
-from vidprint.eval.methods import Method, Record, all_methods
+from vidprint.eval.methods import Method, Record, all_methods, segment_location
 from vidprint.pipeline import Fingerprint, fingerprint
 from vidprint.tmk.bars import content_features
 from vidprint.tmk.compact import CompactDescriptor
@@ -111,30 +111,37 @@ def content_hash(path: str | os.PathLike) -> str:
 
 
 class FingerprintCache:
-    """Pickled :class:`Fingerprint` objects in ``root``, keyed by the SHA-256 of the video's bytes."""
+    """:class:`Fingerprint` objects in ``root``, keyed by the SHA-256 of the video's bytes.
+
+    New entries are ``<sha256>.fp1.vpfp`` files (the product's own format, :meth:`Fingerprint.to_bytes`);
+    entries of earlier runs, pickled (``<sha256>.fp1.pkl``), are still read."""
 
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
 
-    def _path(self, digest: str) -> Path:
-        return self.root / f"{digest}.{FINGERPRINT_VERSION}.pkl"
+    def _path(self, digest: str, suffix: str = "vpfp") -> Path:
+        return self.root / f"{digest}.{FINGERPRINT_VERSION}.{suffix}"
 
     def get(self, path: str | os.PathLike) -> Fingerprint:
         digest = content_hash(path)
-        cp = self._path(digest)
-        if cp.exists():
+        for cp in (self._path(digest, "pkl"), self._path(digest)):
+            if not cp.exists():
+                continue
             try:
-                with open(cp, "rb") as f:
-                    return pickle.load(f)
+                if cp.suffix == ".pkl":
+                    with open(cp, "rb") as f:
+                        return pickle.load(f)
+                return Fingerprint.load(cp)
             except Exception:  # noqa: BLE001 - a damaged cache entry is recomputed
                 cp.unlink(missing_ok=True)
         fp = fingerprint(os.fspath(path))
-        atomic_write(cp, pickle.dumps(fp, protocol=pickle.HIGHEST_PROTOCOL))
+        atomic_write(self._path(digest), fp.to_bytes())
         return fp
 
     def has(self, path: str | os.PathLike) -> bool:
-        return self._path(content_hash(path)).exists()
+        digest = content_hash(path)
+        return self._path(digest, "pkl").exists() or self._path(digest).exists()
 
     def get_bars(self, path: str | os.PathLike) -> tuple[CompactDescriptor, float]:
         """The content-area compact descriptor (:func:`content_compact`) and the fraction of frames
@@ -344,6 +351,29 @@ class Scores:
         np.savez_compressed(tmp, meta=np.array(json.dumps(meta)), **arrays)
         os.replace(tmp, path)
 
+    def merge(self, other: "Scores") -> "Scores":
+        """This run's methods plus ``other``'s, for adding methods to a run without re-scoring it.
+
+        Both must hold the same videos (by name) and the same pairs; a method present in both is
+        taken from ``other``. Raises ValueError otherwise."""
+        if [v.name for v in self.videos] != [v.name for v in other.videos]:
+            raise ValueError("merge: the two runs hold different videos")
+        n, m = len(self.query) // max(1, len(self.methods)), len(other.query) // max(1, len(other.methods))
+        if n != m or not (np.array_equal(self.query[:n], other.query[:m])
+                          and np.array_equal(self.compared[:n], other.compared[:m])):
+            raise ValueError("merge: the two runs scored different pairs")
+        keep = [k for k in self.methods if k not in other.methods]
+        sel = np.isin(self.method, [self.methods.index(k) for k in keep])
+        arrays = {}
+        for k in ("query", "compared", "positive", "score", "matched", "level1", "start_s", "end_s", "orientation"):
+            arrays[k] = np.concatenate([getattr(self, k)[sel], getattr(other, k)])
+        remap = np.array([keep.index(x) if x in keep else -1 for x in self.methods], np.int16)
+        method = np.concatenate([remap[self.method[sel]], other.method.astype(np.int16) + len(keep)])
+        return Scores(videos=list(self.videos), methods=keep + list(other.methods), method=method,
+                      seconds={**{k: v for k, v in self.seconds.items() if k in keep}, **other.seconds},
+                      defaults={**{k: v for k, v in self.defaults.items() if k in keep}, **other.defaults},
+                      errors=list(self.errors) + [e for e in other.errors if e not in self.errors], **arrays)
+
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Scores":
         z = np.load(path, allow_pickle=False)
@@ -411,6 +441,64 @@ def _score_chunk(cache_root: str, bars: bool, videos: list[Video], q: np.ndarray
     return res, secs, errors
 
 
+def score_index(es: EvalSet, q: np.ndarray, c: np.ndarray, *, thresholds=None,
+                errors: list[str] | None = None, progress: bool = False) -> dict[str, np.ndarray]:
+    """The index's combined query as a method: the pairs ``q[k], c[k]`` (indices into ``es.videos``)
+    decided by a :class:`vidprint.index.Index` of every compared video, queried once per query video.
+
+    The store is built in a temporary folder from the compared videos' fingerprints (id = the video's
+    position), each query video is queried with ``Index.query`` (``thresholds``: default
+    :class:`vidprint.matching.Thresholds`, the documented defaults) and a pair is matched when the
+    compared video is among the query's matches. Decision only: ``score`` 1.0 / 0.0; ``level1``
+    the whole-video level 1 of a match; ``start_s`` / ``end_s`` the best aligned segment of a clip
+    match in the compared video; ``orientation`` 1 when the match was through the mirrored query.
+    A query that fails is listed in ``errors`` and its pairs count as "no match".
+    """
+    import tempfile
+
+    from vidprint.index import Index
+
+    videos, n = es.videos, len(q)
+    r = {"score": np.zeros(n), "matched": np.zeros(n, bool), "level1": np.full(n, np.nan),
+         "start_s": np.full(n, np.nan), "end_s": np.full(n, np.nan), "orientation": np.zeros(n, np.uint8)}
+    if n == 0:
+        return r
+    errors = errors if errors is not None else []
+    rows: dict[int, list[int]] = {}
+    for k, qi in enumerate(q.tolist()):
+        rows.setdefault(qi, []).append(k)
+    with tempfile.TemporaryDirectory(prefix="vidprint-eval-index-") as tmp:
+        folder = Path(tmp) / "index"
+        with Index.create(folder) as ix:
+            ix.add_many((es.fingerprints[videos[i].name], f"v{i}", None) for i in sorted(set(c.tolist())))
+        with Index.open(folder) as ix:
+            bar = _bar(len(rows), "queries", progress)
+            try:
+                for qi, ks in rows.items():
+                    bar.update(1)
+                    try:
+                        found = {m.id: m for m in ix.query(es.fingerprints[videos[qi].name], thresholds=thresholds)}
+                    except Exception as exc:  # noqa: BLE001 - reported, the query's pairs count as "no match"
+                        if len(errors) < 200:
+                            errors.append(f"index query {videos[qi].name}: {type(exc).__name__}: {exc}")
+                        continue
+                    for k in ks:
+                        m = found.get(f"v{c[k]}")
+                        if m is None:
+                            continue
+                        r["score"][k], r["matched"][k] = 1.0, True
+                        if m.whole is not None:
+                            r["level1"][k] = m.whole.level1
+                        segs = m.clip.segments if m.clip is not None and m.clip.matched else ()
+                        if segs:
+                            best = max(segs, key=lambda s: (s.score * s.matched_frames, s.score))
+                            r["start_s"][k], r["end_s"][k] = segment_location(best, es.fingerprints[videos[qi].name])
+                        r["orientation"][k] = 1 if m.transform == "flipx" else 0
+            finally:
+                bar.close()
+    return r
+
+
 def score_pairs(es: EvalSet, methods: dict[str, Method] | None = None, *, progress: bool = True,
                 jobs: int = 1) -> Scores:
     """Score every pair of :func:`pairs` with every method (derived methods from their parts'
@@ -424,7 +512,7 @@ def score_pairs(es: EvalSet, methods: dict[str, Method] | None = None, *, progre
     videos = es.videos
     q, c, pos = pairs(videos)
     names = [k for k, m in methods.items() if not m.any_of] + [k for k, m in methods.items() if m.any_of]
-    base = [k for k in names if not methods[k].any_of]
+    base = [k for k in names if not methods[k].any_of and methods[k].needs != "index"]
     n = len(q)
     res: dict[str, dict[str, np.ndarray]] = {}
     seconds: dict[str, float] = {}
@@ -456,6 +544,11 @@ def score_pairs(es: EvalSet, methods: dict[str, Method] | None = None, *, progre
                 seconds[name] = time.perf_counter() - t0
         finally:
             bar.close()
+    for name in names:
+        if methods[name].needs == "index":
+            t0 = time.perf_counter()
+            res[name] = score_index(es, q, c, errors=errors, progress=progress)
+            seconds[name] = time.perf_counter() - t0
     for name in names:
         m = methods[name]
         if not m.any_of:
@@ -509,7 +602,9 @@ def evaluate(sources: Sequence[str | os.PathLike], out_dir: str | os.PathLike, *
             raise ValueError(f"unknown methods {unknown}; known: {list(ms)}")
         ms = {k: ms[k] for k in methods}
     every = all_methods(compare=True)
-    bars = any(m.needs == "bars" or any(every[p].needs == "bars" for p in m.any_of) for m in ms.values())
+    # the index stores and queries the content-area descriptor too, as the product does
+    bars = any(m.needs in ("bars", "index") or any(every[p].needs == "bars" for p in m.any_of)
+               for m in ms.values())
     es = build_set(srcs, names, out / "work", jobs=jobs, progress=progress, bars=bars,
                    transform_sources=transform_sources, log=log)
     scores = score_pairs(es, ms, progress=progress, jobs=jobs)
@@ -531,6 +626,7 @@ __all__ = [
     "evaluate",
     "pairs",
     "read_manifest",
+    "score_index",
     "score_pairs",
     "transformed_video",
 ]

@@ -34,6 +34,14 @@ class Record:
     compact_bars: C.CompactDescriptor | None = None
     bars_fraction: float = 0.0  # fraction of frames that had bars cut
 
+    @property
+    def compact_content(self) -> C.CompactDescriptor | None:
+        """The content-area descriptor under the product's name (``Fingerprint.compact_content``),
+        so :mod:`vidprint.matching` and :mod:`vidprint.index` see the one this evaluation computed."""
+        if self.compact_bars is not None:
+            return self.compact_bars
+        return getattr(self.fp, "compact_content", None)
+
     def __getattr__(self, name: str):
         if name == "fp":  # not yet set (unpickling)
             raise AttributeError(name)
@@ -65,7 +73,9 @@ class PairScore:
 @dataclass(frozen=True)
 class Method:
     """A named matching method: ``fn(query, compared) -> PairScore``; ``needs`` is "tmk", "vpdq",
-    "bars" (the content-area descriptor of :class:`Record`) or "both"."""
+    "bars" (the content-area descriptor of :class:`Record`), "both", or "index" (not a pair
+    function: the harness builds a :mod:`vidprint.index` store of the originals and queries it once
+    per video, :func:`vidprint.eval.harness.score_index`)."""
 
     name: str
     fn: Callable[[Fingerprint, Fingerprint], PairScore]
@@ -124,8 +134,87 @@ def _align(q: Fingerprint, c: Fingerprint) -> PairScore:
     if not segs:
         return PairScore(0.0, False)
     best = max(segs, key=lambda s: (s.score * s.matched_frames, s.score))
+    # Locate the whole query, not only its matched frames: the best segment's line at the query's
+    # first and last frame (unmatched ends, e.g. quality < 50 frames, would otherwise count as a
+    # location error although the alignment is right; docs/eval-clips.md).
+    t = q.vpdq.timestamps
+    if len(t):
+        return PairScore(float(best.score), True, start_s=best.compared_at(float(t.min())),
+                         end_s=best.compared_at(float(t.max())))
     return PairScore(float(best.score), True, start_s=float(best.compared_start_s),
                      end_s=float(best.compared_end_s))
+
+
+# ------------------------------------------------------------------------------------------------
+# Short evidence: the look-alike guard (docs/evaluation.md, "Look-alikes")
+
+
+@dataclass(frozen=True)
+class ShortEvidence:
+    """Stricter thresholds where the evidence is short.
+
+    A few seconds of one scene (one signer in one room, one desktop window) is weak evidence: two
+    *different* short videos of the same place share their background and the shape of their motion,
+    and score like copies. So when the evidence lasts less than ``min_seconds``:
+
+    * whole video (compact TMK): the shorter of the two videos is under ``min_seconds`` (the
+      descriptors' ``duration_s``) -> level 2 must reach ``level2`` (instead of the usual 0.6);
+    * clip (vPDQ alignment): an aligned segment whose query span is under ``min_seconds`` counts only
+      if its matched frames are near-identical: ``Segment.mean_distance <= max_mean_distance`` bits
+      (instead of the 31 of the frame-pair search).
+
+    Longer evidence is judged by the usual thresholds. Values: calibrated on the ASL look-alike set,
+    docs/evaluation.md (0 of 60,062 unrelated pairs flagged on that run; the margins are small).
+    """
+
+    min_seconds: float = 5.0
+    level2: float = 0.9
+    max_mean_distance: float = 16.0
+
+    def whole_ok(self, level2: float, duration_s: float) -> bool:
+        """Whole-video evidence that passed the usual thresholds: does it also pass this rule?"""
+        return not (duration_s < self.min_seconds) or level2 >= self.level2
+
+    def segment_ok(self, seg: V.Segment) -> bool:
+        """An aligned segment that passed :func:`vidprint.vpdq.align`: does it also pass this rule?"""
+        return seg.query_duration_s >= self.min_seconds or seg.mean_distance <= self.max_mean_distance
+
+
+SHORT_EVIDENCE = ShortEvidence()
+
+
+def segment_location(seg: V.Segment, query) -> tuple[float, float]:
+    """Where the whole query sits in the compared video by ``seg``'s line: the line at the query's
+    first and last frame (as ``vpdq-align`` locates, docs/eval-clips.md), or the segment's own ends
+    when the query has no frames."""
+    t = query.vpdq.timestamps if getattr(query, "vpdq", None) is not None else ()
+    if len(t):
+        return seg.compared_at(float(t.min())), seg.compared_at(float(t.max()))
+    return float(seg.compared_start_s), float(seg.compared_end_s)
+
+
+def _duration(x) -> float:
+    d = getattr(getattr(x, "compact", None), "duration_s", None)
+    return float(d) if d is not None else math.inf
+
+
+def _policy_short(q, c, rule: ShortEvidence = SHORT_EVIDENCE) -> PairScore:
+    """``policy+flip+bars`` (compact TMK in both orientations, whole frame or content area; or a vPDQ
+    alignment segment) with :class:`ShortEvidence` applied to each kind of evidence. Decision only:
+    ``score`` is 1.0 when matched, else 0.0."""
+    whole = _compact(q, c, ("orig", "flipx"))
+    if getattr(q, "compact_bars", None) is not None and getattr(c, "compact_bars", None) is not None:
+        wb = _compact(q, c, ("orig", "flipx"), attr="compact_bars")
+        if (wb.matched, wb.score) > (whole.matched, whole.score):
+            whole = wb
+    whole_ok = whole.matched and rule.whole_ok(whole.score, min(_duration(q), _duration(c)))
+    # alignment even when the whole video matched: it says where the query sits (cheap, ~0.3 ms)
+    segs = [g for g in V.align(q.vpdq, c.vpdq) if rule.segment_ok(g)]
+    best = max(segs, key=lambda s: (s.score * s.matched_frames, s.score)) if segs else None
+    start, end = segment_location(best, q) if best else (math.nan, math.nan)
+    if whole_ok:
+        return PairScore(1.0, True, whole.level1, start, end, orientation=whole.orientation)
+    return PairScore(float(best is not None), best is not None, whole.level1, start, end)
 
 
 def _combined_method() -> Method | None:
@@ -152,6 +241,13 @@ def _combined_method() -> Method | None:
     return Method("vidprint-compare", fn, "both", "vidprint.matching.compare defaults", locates=True)
 
 
+INDEX_METHOD = "index"
+
+
+def _index_placeholder(q, c):  # pragma: no cover - scored per query by harness.score_index
+    raise RuntimeError("the index method is scored per query by vidprint.eval.harness, not per pair")
+
+
 def _derived(name: str, *parts: str) -> Method:
     def fn(q, c):  # pragma: no cover - computed from the parts' results by the harness
         raise RuntimeError(f"{name} is derived from {parts}")
@@ -164,7 +260,9 @@ def all_methods(flip: bool = True, compare: bool = False) -> dict[str, Method]:
 
     The *policy* methods are derived (no extra scoring): ``policy`` is vidprint.matching.compare's
     documented rule (whole-video compact TMK or a vPDQ alignment segment); ``policy+flip+bars`` the
-    same with the content-area, two-orientation compact descriptor. ``compare=True`` adds
+    same with the content-area, two-orientation compact descriptor. ``policy+flip+bars+short`` adds
+    the look-alike guard :class:`ShortEvidence` (a decision-only base method); ``index`` is the
+    index's combined query (decision only, scored per query by the harness). ``compare=True`` adds
     ``vidprint-compare``, the real :func:`vidprint.matching.compare` call (about 20 ms a pair, as it
     computes every score of both kinds), to check the derived policy against it.
     """
@@ -192,6 +290,43 @@ def all_methods(flip: bool = True, compare: bool = False) -> dict[str, Method]:
     ms.append(_derived("policy", "tmk-compact", "vpdq-align"))
     if flip:
         ms.append(_derived("policy+flip+bars", "tmk-compact+flip", "tmk-compact-bars+flip", "vpdq-align"))
+        ms.append(Method("policy+flip+bars+short", _policy_short, "bars",
+                         f"policy+flip+bars; evidence under {SHORT_EVIDENCE.min_seconds:g} s: level 2 >= "
+                         f"{SHORT_EVIDENCE.level2:g}, aligned frames <= {SHORT_EVIDENCE.max_mean_distance:g} bits "
+                         "on average", locates=True))
+    ms.append(Method(INDEX_METHOD, _index_placeholder, "index",
+                     "vidprint.index query at vidprint.matching.Thresholds defaults (whole or clip)",
+                     locates=True))
+    # "tmk-compact-zoom" (docs/eval-views.md): the query's compact descriptor against the original's
+    # plain, centre-90% and centre-80% views (vidprint.tmk.views: a 20% crop shows what the
+    # centre-80% view shows); the best level 2 among views whose level 1 passes. The views come from
+    # the original's Fingerprint.compact_views, or for a fingerprint cached before they existed, from
+    # its file (one decoding pass per original and call of all_methods); else the plain score.
+    from vidprint.tmk.views import zoom_descriptors  # noqa: PLC0415
+
+    zoom_cache: dict[str, dict] = {}
+
+    def _compact_zoom(q, c) -> PairScore:
+        src = getattr(_fp(c), "source", None)
+        stored = getattr(_fp(c), "compact_views", None)
+        if stored is not None and isinstance(src, str) and src not in zoom_cache:
+            zoom_cache[src] = {k: v for k, v in stored.items() if k != "active"}
+        if isinstance(src, str) and src not in zoom_cache:
+            import os  # noqa: PLC0415
+
+            try:
+                zoom_cache[src] = zoom_descriptors(src) if os.path.isfile(src) else {}
+            except Exception:  # noqa: BLE001 - the plain descriptor still scores the pair
+                zoom_cache[src] = {}
+        best = _compact(q, c)
+        for d in zoom_cache.get(src, {}).values():
+            sc, _ = compact_score_oriented(q.compact, d, ("orig",), C.COMPACT_LEVEL1_THRESHOLD)
+            if sc.level1 >= C.COMPACT_LEVEL1_THRESHOLD and sc.level2 > best.score:
+                best = PairScore(sc.level2, sc.level2 >= C.COMPACT_LEVEL2_THRESHOLD, sc.level1)
+        return best
+
+    ms.append(Method("tmk-compact-zoom", _compact_zoom, "tmk",
+                     "compact thresholds, best of the original's plain / centre-90% / centre-80% views"))
     comb = _combined_method() if compare else None
     if comb is not None:
         ms.append(comb)

@@ -48,6 +48,10 @@ fanned out to Dask workers, one segment each.
 
 * Whole video: level-1 cosine of the query against every stored descriptor (the compact profile's
   dense ``int8[N, 128]`` matrix, else the reference averages), then level 2 only on the survivors.
+  The content-area view (letterbox / pillarbox bars cut, ``Thresholds.bars``): the query's
+  content-area descriptor is also scanned against a second, small matrix holding only the entries
+  whose content area differs from their whole frame (and against the compact matrix when the query
+  itself has bars); confirmation takes the better view, as :func:`vidprint.compare` does.
 * Clip: exact range search (radius 31, quality >= 50 on both sides) of the query's frame hashes over
   every indexed frame hash (:mod:`vidprint.index.hamming`: multi-index hashing, equal to brute force),
   then temporal alignment of each candidate video. Each segment's multi-index is built in memory by

@@ -8,6 +8,14 @@ Layout of a segment (``N`` entries; per kind, ``M`` entries that have it; ``F`` 
     /compact/entry    int32[M]  entry row of each compact descriptor
     /compact/level1   int8[M, 128]  level-1 codes (the prefilter scan matrix)
     /compact/{data,offsets,crc}    CompactDescriptor.to_bytes() per entry (level 2 for confirmation)
+    /content/entry    int32[D]  entry row of each content-area descriptor that differs from the entry's
+                      compact one (the video had letterbox / pillarbox bars, vidprint.tmk.bars)
+    /content/level1   int8[D, 128]  their level-1 codes (a second, small prefilter scan matrix)
+    /content/{data,offsets,crc}    their CompactDescriptor.to_bytes()
+    /content/same     int32[S]  entry rows whose content-area descriptor equals the compact one
+                      (no bars: nothing more is stored); an entry in neither list has no
+                      content-area descriptor (only the whole frame is compared, as for
+                      fingerprints written before it existed)
     /tmk/entry        int32[M]
     /tmk/average      float32[M, 256]  reference level-1 vectors
     /tmk/{data,offsets,crc}        reference .tmk bytes per entry
@@ -23,6 +31,20 @@ Layout of a segment (``N`` entries; per kind, ``M`` entries that have it; ``F`` 
 and checked against the sha256 the manifest records for each; blobs are read on demand and checked
 against their per-entry crc32 (itself in a hot dataset). The whole file's sha256 is in the manifest too,
 for a full verification.
+
+The ``/content`` group is optional: segments written before it existed lack it and read as holding
+no content-area descriptors. It is additive (a reader that predates it ignores it and compares the
+whole frame only, which is what it always did), so the segment version stays 1.
+
+The ``/views`` group (zoom views of the compact descriptor, :mod:`vidprint.tmk.views`) is optional
+and additive in the same way; ``V`` rows, sorted by entry row then view:
+
+    /views/entry      int32[V]  entry row of each view descriptor (a compact entry; non-decreasing)
+    /views/view       uint8[V]  which view: an index into :data:`INDEX_VIEWS` ("c90", "c80")
+    /views/level1     int8[V, 128]  their level-1 codes (extra prefilter rows pointing at the entry)
+    /views/{data,offsets,crc}      their CompactDescriptor.to_bytes()
+
+An entry without rows there has no view descriptors (added from a fingerprint without them).
 """
 from __future__ import annotations
 
@@ -32,7 +54,7 @@ import os
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import h5py
 import numpy as np
@@ -48,18 +70,23 @@ SEGMENT_FORMAT = "vidprint-index-segment"
 SEGMENT_VERSION = 1
 LEVEL1_DIM = 128
 TMK_DIM = 256
-_BLOBS = ("metadata", "compact", "tmk", "vpdq/meta")
+_BLOBS = ("metadata", "compact", "content", "tmk", "vpdq/meta")
 
 
 @dataclass(frozen=True)
 class Record:
-    """One entry to write: an id, a metadata dict and any subset of the three fingerprints."""
+    """One entry to write: an id, a metadata dict and any subset of the three fingerprints, plus the
+    content-area compact descriptor (``compact_content``; the same object as ``compact`` when the
+    video had no bars, None when unknown)."""
 
     id: str
     metadata: dict[str, Any]
     compact: CompactDescriptor | None
     tmk: TMKDescriptor | None
     vpdq: VPDQHash | None
+    compact_content: CompactDescriptor | None = None
+    #: The zoom views (``Fingerprint.compact_views``); only :data:`INDEX_VIEWS` are stored.
+    compact_views: Mapping[str, CompactDescriptor] | None = None
 
 
 # ------------------------------------------------------------------------------------------------
@@ -95,6 +122,15 @@ def build_arrays(records: Sequence[Record]) -> dict[str, np.ndarray]:
     out["compact/level1"] = np.array([records[i].compact.level1_int8 for i in rows], dtype=np.int8).reshape(-1, LEVEL1_DIM)
     out["compact/data"], out["compact/offsets"], out["compact/crc"] = _blob([records[i].compact.to_bytes() for i in rows])
 
+    same = [i for i in rows if _content_state(records[i]) == "same"]
+    rows = [i for i in rows if _content_state(records[i]) == "differs"]
+    out["content/entry"] = np.array(rows, dtype=np.int32)
+    out["content/level1"] = np.array([records[i].compact_content.level1_int8 for i in rows],
+                                     dtype=np.int8).reshape(-1, LEVEL1_DIM)
+    out["content/data"], out["content/offsets"], out["content/crc"] = _blob(
+        [records[i].compact_content.to_bytes() for i in rows])
+    out["content/same"] = np.array(same, dtype=np.int32)
+
     rows = [i for i, r in enumerate(records) if r.tmk is not None]
     out["tmk/entry"] = np.array(rows, dtype=np.int32)
     out["tmk/average"] = np.array([records[i].tmk.average for i in rows], dtype=np.float32).reshape(-1, TMK_DIM)
@@ -112,7 +148,35 @@ def build_arrays(records: Sequence[Record]) -> dict[str, np.ndarray]:
     out["vpdq/timestamps"] = cat([v.timestamps for v in vs], np.float64, (0,))
     out["vpdq/frame_numbers"] = cat([v.frame_numbers for v in vs], np.int32, (0,))
     out["vpdq/meta/data"], out["vpdq/meta/offsets"], out["vpdq/meta/crc"] = _blob([_vpdq_meta(v) for v in vs])
+    out.update(_view_arrays(records))
     return out
+
+
+# -- views of the compact descriptor (vidprint.tmk.views) ------------------------------------------
+#: The views an index stores, as extra level-1 rows of their entry: the centred zoom views (a query
+#: that is a centred crop of a stored video matches them; vidprint.matching.whole_evidence).
+INDEX_VIEWS = ("c90", "c80")  # part of the format: codes index this tuple, append only
+_VIEW_KEYS = ("views/entry", "views/view", "views/level1", "views/offsets", "views/crc")
+
+
+def _view_arrays(records: Sequence[Record]) -> dict[str, np.ndarray]:
+    """The ``/views`` datasets of ``records`` (module docstring)."""
+    rows = [(i, v, r.compact_views[name]) for i, r in enumerate(records)
+            if r.compact is not None and r.compact_views
+            for v, name in enumerate(INDEX_VIEWS) if name in r.compact_views]
+    out = {"views/entry": np.array([i for i, _, _ in rows], dtype=np.int32),
+           "views/view": np.array([v for _, v, _ in rows], dtype=np.uint8),
+           "views/level1": np.array([d.level1_int8 for _, _, d in rows], dtype=np.int8).reshape(-1, LEVEL1_DIM)}
+    out["views/data"], out["views/offsets"], out["views/crc"] = _blob([d.to_bytes() for _, _, d in rows])
+    return out
+
+
+def _content_state(r: Record) -> str | None:
+    """"same" (content area = whole frame), "differs", or None (no content-area descriptor)."""
+    c, x = r.compact, r.compact_content
+    if c is None or x is None:
+        return None
+    return "same" if x is c or x == c else "differs"
 
 
 def _is_hot(name: str) -> bool:
@@ -162,6 +226,8 @@ _SPEC: dict[str, tuple[type, int | None]] = {  # dataset -> (dtype, second dimen
     "metadata/offsets": (np.int64, None), "metadata/crc": (np.uint32, None),
     "compact/entry": (np.int32, None), "compact/level1": (np.int8, LEVEL1_DIM),
     "compact/offsets": (np.int64, None), "compact/crc": (np.uint32, None),
+    "content/entry": (np.int32, None), "content/level1": (np.int8, LEVEL1_DIM),
+    "content/offsets": (np.int64, None), "content/crc": (np.uint32, None), "content/same": (np.int32, None),
     "tmk/entry": (np.int32, None), "tmk/average": (np.float32, TMK_DIM),
     "tmk/offsets": (np.int64, None), "tmk/crc": (np.uint32, None),
     "vpdq/entry": (np.int32, None), "vpdq/offsets": (np.int64, None), "vpdq/words": (np.uint64, 4),
@@ -169,7 +235,10 @@ _SPEC: dict[str, tuple[type, int | None]] = {  # dataset -> (dtype, second dimen
     "vpdq/frame_numbers": (np.int32, None),
     "vpdq/meta/offsets": (np.int64, None), "vpdq/meta/crc": (np.uint32, None),
 }
-_BLOB_DATA = ("metadata/data", "compact/data", "tmk/data", "vpdq/meta/data")
+_BLOB_DATA = ("metadata/data", "compact/data", "content/data", "tmk/data", "vpdq/meta/data")
+#: Datasets a segment written before the content-area view lacks (read as empty).
+_OPTIONAL = frozenset({"content/entry", "content/level1", "content/offsets", "content/crc", "content/same",
+                       "content/data"})
 
 
 class SegmentReader:
@@ -213,7 +282,11 @@ class SegmentReader:
         if int(f.attrs.get("version", -1)) != SEGMENT_VERSION:
             raise IndexStoreError(src, f"unsupported segment version {f.attrs.get('version')!r}")
         a: dict[str, np.ndarray] = {}
+        self.has_content = "content" in f
         for key, (dt, dim) in _SPEC.items():
+            if key not in f and key in _OPTIONAL and not self.has_content:
+                a[key] = np.zeros((1,) if key == "content/offsets" else ((0, dim) if dim else (0,)), dtype=dt)
+                continue
             if key not in f:
                 raise IndexStoreError(src, f"dataset /{key} is missing")
             ds = f[key]
@@ -226,6 +299,8 @@ class SegmentReader:
                 raise IndexStoreError(src, f"dataset /{key} checksum differs from the manifest (damaged file)")
             a[key] = arr
         for key in _BLOB_DATA:
+            if key in _OPTIONAL and not self.has_content:
+                continue
             if key not in f or f[key].dtype != np.uint8 or f[key].ndim != 1:
                 raise IndexStoreError(src, f"dataset /{key} is missing or not uint8[n]")
         text = a["ids"].tobytes().decode("utf-8", "strict")
@@ -234,7 +309,7 @@ class SegmentReader:
         if n != self.record.entries:
             raise IndexStoreError(src, f"segment holds {n} ids, the manifest records {self.record.entries}")
         self._check_blob(src, a, "metadata", n)
-        for kind in ("compact", "tmk", "vpdq"):
+        for kind in ("compact", "content", "tmk", "vpdq"):
             e = a[f"{kind}/entry"]
             if e.size and (e.min() < 0 or e.max() >= n or np.any(np.diff(e) <= 0)):
                 raise IndexStoreError(src, f"/{kind}/entry rows out of range or unsorted")
@@ -242,6 +317,19 @@ class SegmentReader:
         if a["compact/level1"].shape[0] != m:
             raise IndexStoreError(src, "/compact/level1 and /compact/entry differ in length")
         self._check_blob(src, a, "compact", m)
+        m = a["content/entry"].size
+        if a["content/level1"].shape[0] != m:
+            raise IndexStoreError(src, "/content/level1 and /content/entry differ in length")
+        if self.has_content:
+            self._check_blob(src, a, "content", m)
+        has_compact = np.zeros(n, dtype=bool)
+        has_compact[a["compact/entry"]] = True
+        same = a["content/same"]
+        if same.size and (same.min() < 0 or same.max() >= n or np.any(np.diff(same) <= 0)):
+            raise IndexStoreError(src, "/content/same rows out of range or unsorted")
+        if not (has_compact[a["content/entry"]].all() and has_compact[same].all()) or \
+                np.intersect1d(a["content/entry"], same).size:
+            raise IndexStoreError(src, "/content rows must be compact entries, each in one list only")
         m = a["tmk/entry"].size
         if a["tmk/average"].shape[0] != m:
             raise IndexStoreError(src, "/tmk/average and /tmk/entry differ in length")
@@ -257,6 +345,7 @@ class SegmentReader:
         if frames != self.record.frames:
             raise IndexStoreError(src, f"segment holds {frames} frame hashes, the manifest records {self.record.frames}")
         self._check_blob(src, a, "vpdq/meta", m)
+        self._load_views(src, a, n)
         self.arrays = a
         # frame -> entry row, for the range search merge
         counts = np.diff(off)
@@ -295,6 +384,65 @@ class SegmentReader:
             return CompactDescriptor.from_bytes(self.blob("compact", k), source=f"{self.path}:/compact[{k}]")
         except HashFileError as exc:
             raise IndexStoreError(str(self.path), f"compact descriptor {k}: {exc.reason}") from None
+
+    def content(self, k: int) -> CompactDescriptor:
+        """Content-area descriptor ``k`` (a row of ``/content/entry``)."""
+        try:
+            return CompactDescriptor.from_bytes(self.blob("content", k), source=f"{self.path}:/content[{k}]")
+        except HashFileError as exc:
+            raise IndexStoreError(str(self.path), f"content-area descriptor {k}: {exc.reason}") from None
+
+    def _load_views(self, src: str, a: dict[str, np.ndarray], n: int) -> None:
+        """Read and check the optional ``/views`` group into ``a`` (empty when absent)."""
+        self.has_views = "views" in self._h5
+        self.views_nsq = np.zeros(0, np.int32)  # squared norms of /views/level1 (the prefilter's)
+        if not self.has_views:
+            a.update({"views/entry": np.zeros(0, np.int32), "views/view": np.zeros(0, np.uint8),
+                      "views/level1": np.zeros((0, LEVEL1_DIM), np.int8), "views/offsets": np.zeros(1, np.int64),
+                      "views/crc": np.zeros(0, np.uint32)})
+            return
+        spec = {"views/entry": (np.int32, None), "views/view": (np.uint8, None), "views/level1": (np.int8, LEVEL1_DIM),
+                "views/offsets": (np.int64, None), "views/crc": (np.uint32, None)}
+        for key, (dt, dim) in spec.items():
+            ds = self._h5.get(key)
+            if ds is None or ds.dtype != np.dtype(dt) or ds.ndim != (1 if dim is None else 2) or \
+                    (dim is not None and ds.shape[1] != dim):
+                raise IndexStoreError(src, f"dataset /{key} is missing or has the wrong dtype or shape")
+            arr = ds[()] if ds.size else np.zeros(ds.shape, dtype=dt)
+            want = self.record.datasets.get(key)
+            if want is None or array_digest(arr) != want:
+                raise IndexStoreError(src, f"dataset /{key} checksum differs from the manifest (damaged file)")
+            a[key] = arr
+        d = self._h5.get("views/data")
+        if d is None or d.dtype != np.uint8 or d.ndim != 1:
+            raise IndexStoreError(src, "dataset /views/data is missing or not uint8[n]")
+        e, v = a["views/entry"], a["views/view"]
+        if not (e.size == v.size == a["views/level1"].shape[0]):
+            raise IndexStoreError(src, "/views datasets differ in length")
+        self._check_blob(src, a, "views", e.size)
+        has_compact = np.zeros(n, dtype=bool)
+        has_compact[a["compact/entry"]] = True
+        key = e.astype(np.int64) * 256 + v
+        if e.size and (e.min() < 0 or e.max() >= n or v.max() >= len(INDEX_VIEWS) or np.any(np.diff(key) <= 0)
+                       or not has_compact[e].all()):
+            raise IndexStoreError(src, "/views rows out of range, unsorted, repeated or not compact entries")
+        self.views_nsq = np.einsum("ij,ij->i", a["views/level1"].astype(np.int32), a["views/level1"].astype(np.int32))
+
+    def views(self, row: int) -> dict[str, CompactDescriptor] | None:
+        """The stored view descriptors of entry ``row`` (``{"c90": ..., "c80": ...}``), or None
+        when it has none."""
+        e = self.arrays["views/entry"]
+        lo, hi = np.searchsorted(e, row, "left"), np.searchsorted(e, row, "right")
+        if lo == hi:
+            return None
+        out = {}
+        for k in range(int(lo), int(hi)):
+            name = INDEX_VIEWS[int(self.arrays["views/view"][k])]
+            try:
+                out[name] = CompactDescriptor.from_bytes(self.blob("views", k), source=f"{self.path}:/views[{k}]")
+            except HashFileError as exc:
+                raise IndexStoreError(str(self.path), f"view descriptor {k}: {exc.reason}") from None
+        return out
 
     def tmk(self, k: int) -> TMKDescriptor:
         import io

@@ -7,13 +7,14 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
 from vidprint.errors import IndexStoreError, InvalidArgumentError
 from vidprint.tmk import CompactDescriptor, TMKDescriptor, level1_many
 from vidprint.tmk.mirror import mirror_compact, mirror_tmk
+from vidprint.tmk.views import ACTIVE_VIEW
 from vidprint.vpdq import VPDQHash
 
 from vidprint.index import manifest as mf
@@ -35,7 +36,14 @@ AUTO_FULL_VERIFY_BYTES = 1 << 30
 
 @dataclass(frozen=True, eq=False)
 class Entry:
-    """One indexed video. Any of ``compact``, ``reference`` and ``vpdq`` may be None."""
+    """One indexed video. Any of ``compact``, ``reference`` and ``vpdq`` may be None.
+
+    ``compact_content``: the content-area compact descriptor (letterbox / pillarbox bars cut,
+    ``Fingerprint.compact_content``): the same object as ``compact`` when the video had no bars, None
+    when the entry was added without one (older fingerprints, imported hash lists).
+
+    ``compact_views``: the stored zoom views (``{"c90": ..., "c80": ...}``, ``Fingerprint.compact_views``
+    restricted to :data:`vidprint.index.segment.INDEX_VIEWS`), None when added without them."""
 
     id: str
     metadata: dict[str, Any]
@@ -43,6 +51,8 @@ class Entry:
     reference: TMKDescriptor | None
     vpdq: VPDQHash | None
     vpdq_dihedral: dict[str, np.ndarray] | None = None
+    compact_content: CompactDescriptor | None = None
+    compact_views: Mapping[str, CompactDescriptor] | None = None
 
     @property
     def tmk(self) -> TMKDescriptor | None:  # Fingerprint's name for the reference descriptor
@@ -59,6 +69,9 @@ class _Seg:
     compact_alive: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     tmk_alive: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     compact_nsq: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))  # squared norms of level 1
+    content_alive: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    content_nsq: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))
+    content_same: frozenset = frozenset()  # entry rows whose content-area descriptor is the compact one
     rows: dict[str, dict[int, int]] = field(default_factory=dict)  # kind -> entry row -> kind row
 
     def kind_row(self, kind: str, row: int) -> int | None:
@@ -74,6 +87,7 @@ def _as_record(item: Any, default_id: str | None = None, metadata: dict | None =
         fp, rid, meta = (list(item) + [None, None])[:3]
         return _as_record(fp, rid, meta)
     compact = getattr(item, "compact", None)
+    content = getattr(item, "compact_content", None) if compact is not None else None
     tmk = getattr(item, "reference", None) if isinstance(item, Entry) else getattr(item, "tmk", None)
     vpdq = getattr(item, "vpdq", None)
     if compact is None and tmk is None and vpdq is None:
@@ -96,7 +110,8 @@ def _as_record(item: Any, default_id: str | None = None, metadata: dict | None =
     meta.update(metadata or {})
     if vpdq is not None and vpdq.source is not None:
         vpdq = replace(vpdq, source=None)  # VPDQHash.source is often a path
-    return Record(str(rid), meta, compact, tmk, vpdq)
+    return Record(str(rid), meta, compact, tmk, vpdq, content,
+                  compact_views=getattr(item, "compact_views", None) if compact is not None else None)
 
 
 class Index:
@@ -249,6 +264,9 @@ class Index:
             s = _Seg(r, alive, old.table if old else None)
             s.compact_nsq = old.compact_nsq if old else prefilter.norms_sq(r.arrays["compact/level1"])
             s.compact_alive = alive[r.arrays["compact/entry"]]
+            s.content_nsq = old.content_nsq if old else prefilter.norms_sq(r.arrays["content/level1"])
+            s.content_alive = alive[r.arrays["content/entry"]]
+            s.content_same = old.content_same if old else frozenset(r.arrays["content/same"].tolist())
             s.tmk_alive = alive[r.arrays["tmk/entry"]]
             segs.append(s)
         self._manifest, self._segs, self._live = m, segs, live
@@ -306,15 +324,29 @@ class Index:
             k = s.kind_row(kind, row)
             if k is not None:
                 got[kind] = getattr(r, kind)(k)
-        return Entry(r.ids[row], r.metadata(row), got["compact"], got["tmk"], got["vpdq"])
+        content = self._content(s, row, got["compact"]) if "compact" in kinds else None
+        return Entry(r.ids[row], r.metadata(row), got["compact"], got["tmk"], got["vpdq"], compact_content=content,
+                     compact_views=r.views(row) if got["compact"] is not None else None)
+
+    @staticmethod
+    def _content(s: _Seg, row: int, compact: CompactDescriptor | None) -> CompactDescriptor | None:
+        """The content-area descriptor of entry ``row``: its own, the compact one (no bars), or None."""
+        if compact is None:
+            return None
+        if row in s.content_same:
+            return compact
+        k = s.kind_row("content", row)
+        return s.reader.content(k) if k is not None else None
 
     def info(self) -> dict[str, Any]:
-        """Counts and sizes: entries, per-kind counts, frame hashes, segments, bytes on disk."""
-        n = {"compact": 0, "reference": 0, "vpdq": 0}
+        """Counts and sizes: entries, per-kind counts (``with_bars``: entries whose content-area
+        descriptor differs from the whole frame's), frame hashes, segments, bytes on disk."""
+        n = {"compact": 0, "reference": 0, "vpdq": 0, "content": 0}
         frames = 0
         for s in self._segs:
             a = s.reader.arrays
             n["compact"] += int(s.compact_alive.sum())
+            n["content"] += int(s.content_alive.sum())
             n["reference"] += int(s.tmk_alive.sum())
             va = s.alive[a["vpdq/entry"]]
             n["vpdq"] += int(va.sum())
@@ -322,6 +354,7 @@ class Index:
             frames += int(counts[va].sum())
         return {"path": str(self.path), "generation": self.generation, "entries": len(self),
                 "with_compact": n["compact"], "with_reference": n["reference"], "with_vpdq": n["vpdq"],
+                "with_bars": n["content"],  # a content-area descriptor that differs from the whole frame
                 "frame_hashes": frames, "segments": len(self._segs), "tombstones": len(self._manifest.tombstones),
                 "bytes": sum(r.bytes for r in self._manifest.segments)}
 
@@ -383,8 +416,10 @@ class Index:
             if base is None and e.id in self._live:
                 base = self.get(e.id)
             if base is not None:
+                content = base.compact_content if base.compact is not None else e.compact_content
                 e = Entry(e.id, {**e.metadata, **base.metadata}, base.compact or e.compact,
-                          base.reference or e.reference, base.vpdq or e.vpdq)
+                          base.reference or e.reference, base.vpdq or e.vpdq, compact_content=content,
+                          compact_views=base.compact_views if base.compact is not None else e.compact_views)
             merged[e.id] = e
         replaced = [i for i in merged if i in self._live]
         records = [_as_record(e) for e in merged.values()]
@@ -417,7 +452,8 @@ class Index:
         for rid, code in self._live.items():
             si, row = divmod(code, 1 << _SHIFT)
             e = self._entry(si, row)
-            records.append(Record(rid, e.metadata, e.compact, e.reference, e.vpdq))
+            records.append(Record(rid, e.metadata, e.compact, e.reference, e.vpdq, e.compact_content,
+                                  compact_views=e.compact_views))
         self._commit(records, drop_all=True)
         for name in old:
             try:
@@ -487,27 +523,33 @@ class Index:
         out: list[list[tuple[int, int, str]]] = [[] for _ in fps]
         qcs = [(k, fp.compact) for k, fp in enumerate(fps) if getattr(fp, "compact", None) is not None]
         qrs = [(k, _reference(fp)) for k, fp in enumerate(fps) if _reference(fp) is not None]
+        # The content-area view (whole_evidence compares content with content, th.bars): the query's
+        # content-area descriptor is scanned against the small /content matrix (entries with bars) and,
+        # where it differs from the query's whole-frame descriptor, against the compact matrix too
+        # (entries without bars: their content area is their whole frame). A superset of what
+        # confirmation can accept, so compare and a query agree.
+        qxs = [(k, getattr(fps[k], "compact_content", None)) for k, _ in qcs] if th.bars else []
+        qxs = [(k, x) for k, x in qxs if x is not None]
+        qcs += [(k, x) for k, x in qxs if x is not fps[k].compact]
         if th.mirror:  # the mirrored query too: whole_evidence confirms in both orientations
             qcs += [(k, mirror_compact(c, "flipx")) for k, c in qcs]
+            qxs += [(k, mirror_compact(x, "flipx")) for k, x in qxs]
             qrs += [(k, mirror_tmk(r, "flipx")) for k, r in qrs]
+        t1 = th.compact_level1 - PREFILTER_SLACK
+        view_queries = _view_queries(fps, th)  # views of the compact descriptor (vidprint.tmk.views)
         for si, s in enumerate(self._segs):
             a = s.reader.arrays
             entry = a["compact/entry"]
             has_compact = np.zeros(len(s.alive), dtype=bool)
             has_compact[entry] = True
-            if qcs and entry.size:
-                t1 = th.compact_level1 - PREFILTER_SLACK
-                if len(qcs) == 1:
-                    sc = prefilter.scores(a["compact/level1"], s.compact_nsq, qcs[0][1].level1_int8)
-                    rows = np.flatnonzero((sc >= t1) & s.compact_alive)
-                    qi = np.zeros(rows.size, np.int32)
-                else:
-                    qi, rows, _ = prefilter.scan_many(a["compact/level1"], s.compact_nsq,
-                                                      np.array([c.level1_int8 for _, c in qcs]), t1)
-                    keep = s.compact_alive[rows]
-                    qi, rows = qi[keep], rows[keep]
-                for j, r in zip(qi.tolist(), rows.tolist()):
-                    out[qcs[j][0]].append((si, int(entry[r]), "compact"))
+            for queries, kind, alive, nsq in ((qcs, "compact", s.compact_alive, s.compact_nsq),
+                                              (qxs, "content", s.content_alive, s.content_nsq)):
+                rows_of = a[f"{kind}/entry"]
+                if not queries or not rows_of.size:
+                    continue
+                for j, r in zip(*self._scan(a[f"{kind}/level1"], nsq, alive, [c for _, c in queries], t1)):
+                    out[queries[j][0]].append((si, int(rows_of[r]), "compact"))
+            self._view_candidates(view_queries, si, s, t1, out)
             if a["tmk/entry"].size:
                 for k, qr in qrs:
                     # the reference profile only where the compact one is not shared by both sides
@@ -518,15 +560,46 @@ class Index:
                     out[k].extend((si, int(r), "reference") for r in a["tmk/entry"][keep])
         return [sorted(set(o)) for o in out]  # an entry passing in both orientations is confirmed once
 
+    def _view_candidates(self, q: _ViewQueries, si: int, s: _Seg, t1: float,
+                         out: list[list[tuple[int, int, str]]]) -> None:
+        """Add to ``out`` the entries of segment ``si`` whose stored zoom views (``/views`` rows,
+        extra level-1 rows of their entry) pass level 1 for a query's whole frame, and whose whole
+        frame passes for a query's active region: a superset of what whole_evidence's views accept."""
+        a = s.reader.arrays
+        for queries, kind in ((q.plain, "views"), (q.active, "compact")):
+            rows_of = a[f"{kind}/entry"]
+            if not queries or not rows_of.size:
+                continue
+            nsq = s.reader.views_nsq if kind == "views" else s.compact_nsq
+            alive = s.alive[rows_of] if kind == "views" else s.compact_alive
+            for j, r in zip(*self._scan(a[f"{kind}/level1"], nsq, alive, [c for _, c in queries], t1)):
+                out[queries[j][0]].append((si, int(rows_of[r]), "compact"))
+
+    @staticmethod
+    def _scan(codes: np.ndarray, nsq: np.ndarray, alive: np.ndarray, queries: list[CompactDescriptor],
+              t1: float) -> tuple[list[int], list[int]]:
+        """(query index, matrix row) of every live row with level 1 >= ``t1`` for each query."""
+        if len(queries) == 1:
+            sc = prefilter.scores(codes, nsq, queries[0].level1_int8)
+            rows = np.flatnonzero((sc >= t1) & alive)
+            return [0] * rows.size, rows.tolist()
+        qi, rows, _ = prefilter.scan_many(codes, nsq, np.array([c.level1_int8 for c in queries]), t1)
+        keep = alive[rows]
+        return qi[keep].tolist(), rows[keep].tolist()
+
     def _whole(self, fp: Any, th: Thresholds, cands: list | None = None) -> dict[tuple[int, int], Any]:
         qc = getattr(fp, "compact", None)
+        q = _CompactViews(qc, getattr(fp, "compact_content", None) if qc is not None else None)
+        q = replace(q, compact_views=getattr(fp, "compact_views", None) if qc is not None else None)
         qr = _reference(fp)
         out = {}
         for si, row, profile in (self.whole_candidates(fp, th) if cands is None else cands):
             s = self._segs[si]
             # descriptors, not whole fingerprints: the prefilter already chose the profile
             if profile == "compact":
-                ev = whole_evidence(qc, s.reader.compact(s.kind_row("compact", row)), th)
+                c = s.reader.compact(s.kind_row("compact", row))
+                ev = whole_evidence(q, _CompactViews(c, self._content(s, row, c) if th.bars else None,
+                                                     compact_views=s.reader.views(row) if th.views else None), th)
             else:
                 ev = whole_evidence(qr, s.reader.tmk(s.kind_row("tmk", row)), th)
             if ev is not None:
@@ -589,6 +662,43 @@ class Index:
             compared = s.reader.vpdq(s.kind_row("vpdq", row))
             out[(si, row)] = clip_evidence(q, compared, th, dihedral=dv)
         return out
+
+
+@dataclass(frozen=True)
+class _CompactViews:
+    """The compact profile's two views of one side, for :func:`vidprint.matching.whole_evidence`
+    (no reference descriptor: the prefilter already chose the profile)."""
+
+    compact: CompactDescriptor | None
+    compact_content: CompactDescriptor | None
+    tmk: None = None
+    compact_views: Mapping[str, CompactDescriptor] | None = None  # vidprint.tmk.views
+
+
+@dataclass(frozen=True)
+class _ViewQueries:
+    """Query descriptors for the view candidates (:meth:`Index._view_candidates`), each a list of
+    ``(query index, descriptor)``: ``plain`` (whole frame, and mirrored with ``Thresholds.mirror``)
+    for the stored zoom rows; ``active`` (active region, and mirrored) for the compact rows."""
+
+    plain: list
+    active: list
+
+
+def _view_queries(fps: Sequence[Any], th: Thresholds) -> _ViewQueries:
+    """What :func:`vidprint.matching.whole_evidence` compares through views, as prefilter queries:
+    the query's whole frame against the stored zoom views (the query a centred crop of a stored
+    video) and the query's active region against the stored whole frames (the query a
+    picture-in-picture copy); both orientations where ``th.mirror``."""
+    if not th.views:
+        return _ViewQueries([], [])
+    plain = [(k, fp.compact) for k, fp in enumerate(fps) if getattr(fp, "compact", None) is not None]
+    active = [(k, (getattr(fps[k], "compact_views", None) or {}).get(ACTIVE_VIEW)) for k, _ in plain]
+    active = [(k, d) for k, d in active if d is not None]
+    if th.mirror:
+        plain += [(k, mirror_compact(c, "flipx")) for k, c in plain]
+        active += [(k, mirror_compact(c, "flipx")) for k, c in active]
+    return _ViewQueries(plain, active)
 
 
 def _reference(fp: Any) -> TMKDescriptor | None:

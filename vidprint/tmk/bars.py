@@ -1,58 +1,101 @@
 """Letterbox and pillarbox bars: detect flat borders in a frame and resample the content area.
 
-Used for an optional *content-area* compact TMK descriptor: every frame's flat bars (black or any
-flat colour) are cut off before PDQF, so a letterboxed or pillarboxed copy gives the features of the
-original picture. Frames come from a TMK frame source at a larger size than the reference's 64x64
-(``TMKSource(size=128)``: bars of a few percent are still a few rows there), the content area is
-resampled to 64x64 with an area (box) filter, then PDQF as usual (no blur: an exact 64x64 input).
+Used for vidprint's *content-area* compact descriptor (``Fingerprint.compact_content``): every
+frame's flat bars (black or any flat colour) are cut off before PDQF, so a letterboxed or
+pillarboxed copy gives the features of the original picture.
 
-Detection (:func:`detect_bars`), per frame, so the descriptor is still computed in one streaming
-pass: a border row (column) is *flat* when its standard deviation is below ``flat_std`` luma levels
-and its mean is within ``same_level`` of the outermost row's mean. Bars are the runs of flat rows
-from the top and bottom (columns from left and right). They are only cut in symmetric pairs (top and
-bottom within ``max(2, 25%)`` rows of each other, as letterboxing pads), between ``min_bar`` rows and
-``max_fraction`` of the side, so a uniform sky or floor at one edge is not mistaken for a bar; a
-frame that is flat everywhere (a fade to black) is not cut at all.
+In the pipeline the frames are the reference TMK frame source's own 64x64 luma (the frames the
+plain descriptor is computed from, no second scaling): :func:`content_features` with
+``features=`` (the plain PDQF of the same frames) detects the bars of every frame, and only the
+frames that have bars are resampled and hashed again; the others reuse their plain features, so a
+video without bars costs one detection per frame and gives a content descriptor equal to the plain
+one. Any frame size works (the evaluation harness measured a 128x128 source too; the comparison is
+in docs/evaluation.md). The content area is resampled to 64x64 with an area (box) filter, then
+PDQF as usual (no blur: an exact 64x64 input).
+
+Detection (:func:`detect_bars`, :func:`detect_bars_batch`), per frame, so the descriptor is still
+computed in one streaming pass: a border row (column) is *flat* when its standard deviation is below
+``flat_std`` luma levels and its mean is within ``same_level`` of the outermost row's mean. Bars are
+the runs of flat rows from the top and bottom (columns from left and right). They are only cut in
+symmetric pairs (top and bottom within ``max(2, 25%)`` rows of each other, as letterboxing pads),
+between ``min_bar`` rows and ``max_fraction`` of the side, so a uniform sky or floor at one edge is
+not mistaken for a bar; a frame that is flat everywhere (a fade to black) is not cut at all.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 from numba import njit
 
+from vidprint.errors import InvalidArgumentError
 from vidprint.pdqf import pdqf_luma_batch
 
 OUT = 64
+FEATURE_DIM = 256
 
 
 @dataclass(frozen=True)
 class BarParams:
+    """Bar detection thresholds: ``flat_std`` and ``same_level`` in luma levels (0..255),
+    ``min_bar`` in lines of the analysed frame, ``max_fraction`` of the side (0..0.5)."""
+
     flat_std: float = 4.0
     same_level: float = 6.0
     min_bar: int = 2
     max_fraction: float = 0.3
+
+    def __post_init__(self) -> None:
+        for name in ("flat_std", "same_level", "max_fraction"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+                raise InvalidArgumentError(name, f"must be a finite number >= 0, got {v!r}")
+        if not 0 < self.max_fraction <= 0.5:
+            raise InvalidArgumentError("max_fraction", f"must be in (0, 0.5], got {self.max_fraction!r}")
+        if isinstance(self.min_bar, bool) or not isinstance(self.min_bar, (int, np.integer)) or self.min_bar < 1:
+            raise InvalidArgumentError("min_bar", f"must be a whole number of lines >= 1, got {self.min_bar!r}")
 
 
 DEFAULT_BARS = BarParams()
 
 
 @njit(cache=True, nogil=True)
-def _flat_run(lines: np.ndarray, flat_std: float, same_level: float) -> int:
-    """Leading run of flat lines (rows of ``lines``: float32[n, m])."""
-    n, m = lines.shape
+def _line_mean_std(y, side, k):
+    """Mean and standard deviation of border line ``k`` of ``y`` (float32[h, w]) counted from
+    ``side``: 0 top rows, 1 bottom rows, 2 left columns, 3 right columns."""
+    h, w = y.shape
+    s = 0.0
+    if side < 2:
+        r = k if side == 0 else h - 1 - k
+        for j in range(w):
+            s += y[r, j]
+        mean = s / w
+        v = 0.0
+        for j in range(w):
+            d = y[r, j] - mean
+            v += d * d
+        return mean, np.sqrt(v / w)
+    c = k if side == 2 else w - 1 - k
+    for i in range(h):
+        s += y[i, c]
+    mean = s / h
+    v = 0.0
+    for i in range(h):
+        d = y[i, c] - mean
+        v += d * d
+    return mean, np.sqrt(v / h)
+
+
+@njit(cache=True, nogil=True)
+def _flat_run(y, side, flat_std, same_level):
+    """Leading run of flat lines of ``y`` from ``side`` (see :func:`_line_mean_std`)."""
+    n = y.shape[0] if side < 2 else y.shape[1]
     ref = 0.0
     for i in range(n):
-        s = 0.0
-        for j in range(m):
-            s += lines[i, j]
-        mean = s / m
-        v = 0.0
-        for j in range(m):
-            d = lines[i, j] - mean
-            v += d * d
-        if np.sqrt(v / m) >= flat_std:
+        mean, std = _line_mean_std(y, side, i)
+        if std >= flat_std:
             return i
         if i == 0:
             ref = mean
@@ -61,26 +104,55 @@ def _flat_run(lines: np.ndarray, flat_std: float, same_level: float) -> int:
     return n
 
 
-def _pair(a: int, b: int, n: int, p: BarParams) -> tuple[int, int]:
+@njit(cache=True, nogil=True)
+def _pair(a, b, n, min_bar, max_fraction):
     if a >= n or b >= n:  # the whole frame is flat: leave it alone
         return 0, 0
     lo, hi = min(a, b), max(a, b)
-    if lo < p.min_bar or hi > p.max_fraction * n or hi - lo > max(2, 0.25 * hi):
+    if lo < min_bar or hi > max_fraction * n or hi - lo > max(2.0, 0.25 * hi):
         return 0, 0
     return a, b
 
 
+@njit(cache=True, nogil=True)
+def _detect_batch(y, flat_std, same_level, min_bar, max_fraction, out):
+    """out[k] = (top, bottom, left, right) bars of frame ``y[k]`` (float32[n, h, w])."""
+    n, h, w = y.shape
+    for k in range(n):
+        f = y[k]
+        t, b = _pair(_flat_run(f, 0, flat_std, same_level), _flat_run(f, 1, flat_std, same_level),
+                     h, min_bar, max_fraction)
+        l, r = _pair(_flat_run(f, 2, flat_std, same_level), _flat_run(f, 3, flat_std, same_level),
+                     w, min_bar, max_fraction)
+        out[k, 0], out[k, 1], out[k, 2], out[k, 3] = t, b, l, r
+
+
+def _frames(luma: np.ndarray, what: str = "luma") -> np.ndarray:
+    y = np.ascontiguousarray(luma, dtype=np.float32)
+    if y.ndim != 3 or min(y.shape[1:]) < 1:
+        raise InvalidArgumentError(what, f"expected float32[n, h, w] frames, got shape {np.shape(luma)}")
+    if not np.isfinite(y).all():
+        raise InvalidArgumentError(what, "frames contain NaN or infinity")
+    return y
+
+
+def detect_bars_batch(luma: np.ndarray, params: BarParams = DEFAULT_BARS) -> np.ndarray:
+    """``int32[n, 4]`` bars (top, bottom, left, right, in pixels) of ``n`` frames (``float32[n, h, w]``
+    luma, 0..255)."""
+    y = _frames(luma)
+    out = np.zeros((y.shape[0], 4), np.int32)
+    _detect_batch(y, float(params.flat_std), float(params.same_level), int(params.min_bar),
+                  float(params.max_fraction), out)
+    return out
+
+
 def detect_bars(luma: np.ndarray, params: BarParams = DEFAULT_BARS) -> tuple[int, int, int, int]:
     """``(top, bottom, left, right)`` bar thickness in pixels of one frame (``float32[h, w]`` luma)."""
-    y = np.ascontiguousarray(luma, dtype=np.float32)
-    h, w = y.shape
-    top = _flat_run(y, params.flat_std, params.same_level)
-    bottom = _flat_run(np.ascontiguousarray(y[::-1]), params.flat_std, params.same_level)
-    left = _flat_run(np.ascontiguousarray(y.T), params.flat_std, params.same_level)
-    right = _flat_run(np.ascontiguousarray(y.T[::-1]), params.flat_std, params.same_level)
-    top, bottom = _pair(top, bottom, h, params)
-    left, right = _pair(left, right, w, params)
-    return top, bottom, left, right
+    y = np.asarray(luma)
+    if y.ndim != 2:
+        raise InvalidArgumentError("luma", f"expected one float32[h, w] frame, got shape {y.shape}")
+    t, b, l, r = detect_bars_batch(y[None], params)[0]
+    return int(t), int(b), int(l), int(r)
 
 
 @njit(cache=True, nogil=True)
@@ -133,20 +205,40 @@ def content_luma(luma: np.ndarray, params: BarParams = DEFAULT_BARS) -> tuple[np
     return _area_matrix(c.shape[0]) @ c @ _area_matrix(c.shape[1]).T, (t, b, l, r)
 
 
-def content_features(luma: np.ndarray, params: BarParams = DEFAULT_BARS) -> tuple[np.ndarray, np.ndarray]:
-    """PDQF ``float32[n, 256]`` of the content areas of ``n`` frames (``float32[n, h, w]`` luma), and
-    the bars found, ``int32[n, 4]`` (top, bottom, left, right)."""
-    y = np.ascontiguousarray(luma, dtype=np.float32)
+def content_features(luma: np.ndarray, params: BarParams = DEFAULT_BARS, *,
+                     features: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """PDQF ``float32[n, 256]`` of the content areas of ``n`` frames (``float32[n, h, w]`` luma,
+    0..255), and the bars found, ``int32[n, 4]`` (top, bottom, left, right, pixels).
+
+    ``features``: the frames' own PDQF (``float32[n, 256]``), when the frames are 64x64 and already
+    hashed (the pipeline's TMK frames): rows of frames without bars are then copied from it (the
+    64 -> 64 area resampling is the identity, so they are the same values) and only frames with bars
+    are resampled and hashed.
+    """
+    y = _frames(luma)
     n, h, w = y.shape
-    bars = np.array([detect_bars(f, params) for f in y], dtype=np.int32).reshape(n, 4)
-    frames = np.empty((n, OUT, OUT), np.float32)
-    tmp = np.empty((h, OUT), np.float32)
-    for k in range(n):
-        t, b, l, r = bars[k]
-        ah, alo, ahi = _support(h - t - b)
-        aw, blo, bhi = _support(w - l - r)
-        _resample_into(y[k], t, l, h - t - b, w - l - r, ah, alo, ahi, aw, blo, bhi, tmp, frames[k])
-    return pdqf_luma_batch(frames), bars
+    bars = detect_bars_batch(y, params)
+    if features is not None:
+        f = np.asarray(features)
+        if (h, w) != (OUT, OUT):
+            raise InvalidArgumentError("features", f"reusing features needs {OUT}x{OUT} frames, got {h}x{w}")
+        if f.shape != (n, FEATURE_DIM):
+            raise InvalidArgumentError("features", f"expected float32[{n}, {FEATURE_DIM}], got shape {f.shape}")
+        out = np.array(f, dtype=np.float32, copy=True)
+        todo = np.flatnonzero(bars.any(axis=1))
+    else:
+        out = np.empty((n, FEATURE_DIM), np.float32)
+        todo = np.arange(n)
+    if todo.size:
+        frames = np.empty((todo.size, OUT, OUT), np.float32)
+        tmp = np.empty((h, OUT), np.float32)
+        for dst, k in enumerate(todo):
+            t, b, l, r = (int(v) for v in bars[k])
+            ah, alo, ahi = _support(h - t - b)
+            aw, blo, bhi = _support(w - l - r)
+            _resample_into(y[k], t, l, h - t - b, w - l - r, ah, alo, ahi, aw, blo, bhi, tmp, frames[dst])
+        out[todo] = pdqf_luma_batch(frames)
+    return out, bars
 
 
-__all__ = ["BarParams", "DEFAULT_BARS", "content_features", "content_luma", "detect_bars"]
+__all__ = ["BarParams", "DEFAULT_BARS", "content_features", "content_luma", "detect_bars", "detect_bars_batch"]

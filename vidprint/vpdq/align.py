@@ -15,16 +15,23 @@ Algorithm (all times in seconds):
    one pair per frame, on the true line; a near-static stretch (whose frames all match each other)
    keeps a few pairs at scattered places instead of a dense block, so it cannot draw a line on its own.
    Each kept pair has weight ``1 / (number of tied minima)``, so exact duplicates share one vote.
-4. Hough vote over (speed, offset) with speeds on a geometric grid over ``speed_range`` and offset bins
-   of ``bin_s``; the strongest line is refined by iteratively re-weighted least squares on the kept
-   pairs within ``tolerance_s`` of it.
+4. Hough vote over (speed, offset) with speeds on a geometric grid over ``speed_range`` (speed 1
+   wins ties) and offset bins of ``bin_s``; each kept pair votes with its weight times
+   ``(distance + 1 - d) / (distance + 1)``, so near-identical pairs outvote the many far ones of
+   look-alike footage. The strongest line is refined by iteratively re-weighted least squares on
+   the kept pairs within ``tolerance_s`` of it (the speed only where they span >= 0.25 s).
 5. Support: a query frame supports the line if **any** of its pairs (before suppression) lies within
    ``tolerance_s`` of it (so static stretches inside a true match do count). Supported frames are split
    into segments wherever two consecutive supported frames are more than ``max_gap_s`` apart.
 6. A segment is reported if it has ``>= min_frames`` supported frames, ``score >= min_score``,
-   evidence density ``>= min_density`` and specificity ``>= min_specificity`` (see :class:`Segment`):
-   frames that would equally support the line shifted by a few seconds (still images, static shots,
-   short loops) do not pin the alignment down, so a line made only of them is rejected. The kept
+   evidence density ``>= min_density``, and is *pinned down* (see :class:`Segment`): a frame is
+   specific when its best pair on the line is at least ``specificity_margin`` bits closer than its
+   best pair on the line shifted by +-(tolerance_s + 1) or +-(tolerance_s + 3) s ("none within
+   ``distance``" counts as ``distance + 1``); the segment needs specificity ``>= min_specificity``
+   **or** at least ``min_specific_s`` seconds of specific frames (and ``>= min_frames`` of them).
+   Frames that support the shifted lines about as well (still images, static shots, short loops)
+   do not pin the alignment down, so a line made only of them is rejected, while a clip whose
+   moving second is followed by a long static stretch is still found. The kept
    pairs near the line are then removed and steps 4-6 repeat, so a clip that appears several times
    yields several segments. Overlapping segments (two transforms, two nearly equal lines) keep the best.
 
@@ -33,7 +40,9 @@ up to half a second, and fast-changing content (e.g. the hand-held chair footage
 pairs within 31 bits at all; hash at least one side densely for clip search.
 
 Tested tolerances (tests/test_vpdq_align.py): re-encoding noise up to 8 bits per hash, 30 -> 25 fps,
-speed 0.8x-1.25x, dropped frames, repeated occurrences, static stretches, low-quality blocks.
+speed 0.8x-1.25x, dropped frames, repeated occurrences, static stretches, low-quality blocks, 1 s
+clips of look-alike footage (generated and real), clips of 0.6 s of motion and 4 s of a held shot.
+Measured on the evaluation set: docs/eval-clips.md.
 """
 from __future__ import annotations
 
@@ -71,9 +80,13 @@ class Segment:
     * ``mean_distance``: mean, over matched frames, of the smallest Hamming distance of an on-line pair.
     * ``density``: evidence of the locally-best pairs on the line per frame (0..1, counted on the
       sparser side); ~0.8-0.9 for moving content, below 0.25 for a line through static content.
-    * ``specificity``: fraction of the matched frames that do **not** also match on the same line
-      shifted by +-(tolerance_s + 1) s or +-(tolerance_s + 3) s; 1 for moving content, 0 for a still
-      image or a short loop, whose position along the line is undetermined.
+    * ``specificity``: fraction of the matched frames whose best pair on the line is at least
+      ``specificity_margin`` bits closer than any pair on the same line shifted by
+      +-(tolerance_s + 1) s or +-(tolerance_s + 3) s (no pair within ``distance`` there counts as
+      ``distance + 1``); 1 for moving content, 0 for a still image or a short loop, whose position
+      along the line is undetermined, and low for look-alike footage, whose pairs on the line are
+      all far (a frame matched at more than ``distance + 1 - specificity_margin`` bits is never
+      specific).
     """
 
     query_start_s: float
@@ -93,6 +106,12 @@ class Segment:
     def query_duration_s(self) -> float:
         return self.query_end_s - self.query_start_s
 
+    def compared_at(self, query_time_s: float) -> float:
+        """The compared time (seconds) of query time ``query_time_s`` on this segment's line
+        (``speed * t + offset_s``). Evaluated at a query's first and last frame, it locates a whole
+        clip even where its ends were not matched (e.g. frames of quality below the threshold)."""
+        return float(self.speed * float(query_time_s) + self.offset_s)
+
 
 @dataclass(frozen=True)
 class _Params:
@@ -108,6 +127,8 @@ class _Params:
     bin_s: float
     max_segments: int
     shifts: tuple[float, ...] = ()
+    specificity_margin: int = 8
+    min_specific_s: float = 0.5
 
 
 def _speed_grid(lo: float, hi: float, query_span: float, bin_s: float) -> np.ndarray:
@@ -116,7 +137,17 @@ def _speed_grid(lo: float, hi: float, query_span: float, bin_s: float) -> np.nda
     step = min(0.01, bin_s / max(query_span, 1e-9))
     n = int(math.ceil(math.log(hi / lo) / math.log1p(step))) + 1
     n = max(2, min(n, 4000))
-    return np.geomspace(lo, hi, n)
+    g = np.geomspace(lo, hi, n)
+    if lo <= 1.0 <= hi:
+        g = np.unique(np.append(g, 1.0))
+    # nearest to speed 1 first: the Hough peak keeps the first of equal maxima, so on a clip too
+    # short to tell the speeds apart, the unedited speed wins
+    return np.ascontiguousarray(g[np.argsort(np.abs(np.log(g)), kind="stable")])
+
+
+#: Shortest query span (seconds) of the inliers over which the line fit estimates a speed; over a
+#: shorter span it keeps the Hough speed (the slope of a few frames is noise).
+_MIN_FIT_SPAN_S = 0.25
 
 
 def _fit_line(tq, tc, w, s0, o0, ref, tol, lo, hi):
@@ -134,7 +165,7 @@ def _fit_line(tq, tc, w, s0, o0, ref, tol, lo, hi):
         xm = np.average(x, weights=ww)
         ym = np.average(y, weights=ww)
         sxx = np.sum(ww * (x - xm) ** 2)
-        if sxx > 1e-9 * ww.sum() and np.ptp(x) >= 1.0:
+        if sxx > 1e-9 * ww.sum() and np.ptp(x) >= _MIN_FIT_SPAN_S:
             s_new = float(np.sum(ww * (x - xm) * (y - ym)) / sxx)
             if not lo / 1.1 <= s_new <= hi * 1.1:
                 s_new = s
@@ -193,11 +224,19 @@ def _line_segments(pairs: _Pairs, q_t, s: float, o: float, ref: float, near_k, k
         return []
     best_d = np.full(q_t.shape[0], _NO_PAIR, dtype=np.int64)
     np.minimum.at(best_d, qi[on], dd[on].astype(np.int64))
-    # specificity: frames that also match on lines shifted by a few seconds (static content,
-    # loops) do not pin the alignment down
-    elsewhere = np.zeros(q_t.shape[0], dtype=np.bool_)
+    # specificity: a frame pins the alignment down only if its best pair on the line is clearly
+    # (specificity_margin bits) closer than any pair on the line shifted by a few seconds; "no pair
+    # within the threshold" there counts as distance + 1. Static content and loops match about as
+    # well everywhere; a high-distance pair on the line (look-alike footage) is never clearly better.
+    off_d = np.full(q_t.shape[0], p.distance + 1, dtype=np.int64)
     for delta in p.shifts:
-        elsewhere[qi[np.abs(resid - delta) <= p.tolerance_s]] = True
+        m = np.abs(resid - delta) <= p.tolerance_s
+        np.minimum.at(off_d, qi[m], dd[m].astype(np.int64))
+    elsewhere = off_d < best_d + p.specificity_margin
+    # specific frames needed on their own: min_specific_s of query time at its sampling interval
+    # (a float: math.inf disables this way of being pinned down)
+    dt_q = float(np.median(np.diff(q_sorted_t))) if q_sorted_t.size > 1 else 1.0
+    min_specific_n = max(float(p.min_frames), p.min_specific_s / max(dt_q, 1e-6) - 1e-9)
     frames = np.flatnonzero(best_d < _NO_PAIR)
     ft = q_t[frames]
     order = np.argsort(ft, kind="stable")
@@ -216,8 +255,10 @@ def _line_segments(pairs: _Pairs, q_t, s: float, o: float, ref: float, near_k, k
         density = float(k_w[in_run].sum()) / max(1, min(n_q, n_c))
         c_hit = np.unique(cj[on & (tq >= qs) & (tq <= qe) & (tc >= lo_c) & (tc <= hi_c)]).size
         score = max(run.size / max(n_q, 1), c_hit / max(n_c, 1))
-        specific = float(np.count_nonzero(~elsewhere[frames[run]])) / run.size
-        if score < p.min_score or density < p.min_density or specific < p.min_specificity:
+        n_specific = int(np.count_nonzero(~elsewhere[frames[run]]))
+        specific = n_specific / run.size
+        pinned = specific >= p.min_specificity or n_specific >= min_specific_n
+        if score < p.min_score or density < p.min_density or not pinned:
             continue
         out.append(Segment(
             query_start_s=qs,
@@ -256,6 +297,9 @@ def _align_one(
     k_idx, k_w = _mutual_minima(qi, cj, dd, pairs.tq, pairs.tc, p.nms_window_s)
     k_tq = np.ascontiguousarray(pairs.tq[k_idx])
     k_tc = np.ascontiguousarray(pairs.tc[k_idx])
+    # vote weight: closer pairs count more, so that on look-alike footage (every frame within the
+    # threshold of many others) the near-identical pairs, not the many far ones, set the line
+    k_v = np.ascontiguousarray(k_w * (p.distance + 1.0 - dd[k_idx].astype(np.float64)) / (p.distance + 1.0))
     active = np.ones(k_idx.size, dtype=np.bool_)
 
     # 4. Hough grid: speeds, and offsets measured at the query's middle
@@ -274,10 +318,10 @@ def _align_one(
     for _ in range(_PEAKS_PER_SEGMENT * p.max_segments):
         if len(segments) >= p.max_segments or not active.any():
             break
-        si, o0, votes = _kernels.hough_peak(k_tq, k_tc, k_w, active, speeds, ref, omin, p.bin_s, nbins)
+        si, o0, votes = _kernels.hough_peak(k_tq, k_tc, k_v, active, speeds, ref, omin, p.bin_s, nbins)
         if votes < min_votes:
             break
-        s, o, _ = _fit_line(k_tq[active], k_tc[active], k_w[active], float(speeds[si]), o0, ref,
+        s, o, _ = _fit_line(k_tq[active], k_tc[active], k_v[active], float(speeds[si]), o0, ref,
                             p.tolerance_s, lo, hi)
         near_k = active & (np.abs(k_tc - (s * (k_tq - ref) + o)) <= p.tolerance_s)
         if not near_k.any():  # the refined line drifted off its votes: drop the peak's own pairs
@@ -339,6 +383,8 @@ def align(
     bin_s: float = 0.25,
     max_segments: int = 16,
     dihedral: Mapping[str, np.ndarray] | None = None,
+    specificity_margin: int = 8,
+    min_specific_s: float = 0.5,
 ) -> list[Segment]:
     """Find where the query's content appears in ``compared`` (module docstring for the algorithm).
 
@@ -350,6 +396,12 @@ def align(
         max_gap_s: longest run of query time without support inside one segment.
         min_frames, min_score, min_density, min_specificity: acceptance thresholds of a segment (see
             :class:`Segment`).
+        specificity_margin: bits by which a frame's pair on the line must beat its pairs on the
+            shifted lines for the frame to count as specific (0..distance + 1).
+        min_specific_s: a segment with fewer than ``min_specificity`` specific frames is still
+            accepted when its specific frames amount to this many seconds of query time (count x
+            median query sampling interval, and at least ``min_frames`` frames): e.g. a 5 s clip with
+            one second of motion and four of a static shot. ``math.inf`` disables it.
         nms_window_s: half-width (seconds) of the local-minimum suppression window.
         bin_s: offset bin of the Hough vote, seconds.
         max_segments: maximum number of segments returned per transform.
@@ -367,9 +419,13 @@ def align(
         float(max_gap_s), int(min_frames), float(min_score), float(min_density), float(min_specificity),
         float(nms_window_s), float(bin_s), int(max_segments),
         tuple(sg * (float(tolerance_s) + d) for d in (1.0, 3.0) for sg in (-1.0, 1.0)),
+        int(specificity_margin), float(min_specific_s),
     )
     if not 0 < p.speed_range[0] <= p.speed_range[1]:
         raise InvalidArgumentError("speed_range", f"speed_range must satisfy 0 < min <= max, got {speed_range}")
+    if p.specificity_margin < 0 or not p.min_specific_s >= 0:
+        raise InvalidArgumentError("specificity_margin, min_specific_s",
+                                   f"must be >= 0, got {specificity_margin}, {min_specific_s}")
     qmask = query.quality >= quality
     cmask = compared.quality >= quality
     c_words = np.ascontiguousarray(compared.words[cmask])
