@@ -2,7 +2,7 @@
 
 Run (after a ``vidprint eval`` run whose ``OUT/scores.npz`` and ``OUT/work`` cache exist)::
 
-    python bench/eval_views.py --eval /work/eval-full --out /work/eval-h4
+    python bench/eval_views.py --eval EVAL_OUT --out CACHE_DIR
 
 Reads the evaluation's video list and fingerprints (``--eval``, read-only), decodes every video once
 more into 64x64 and 128x128 TMK frames (cached in ``--out/frames`` by content hash, 3.2 GB for the
@@ -206,8 +206,8 @@ def load(d: dict) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--eval", default="/work/eval-full", help="a vidprint eval output folder (read-only)")
-    ap.add_argument("--out", default="/work/eval-h4", help="cache folder for frames and views")
+    ap.add_argument("--eval", required=True, help="a vidprint eval output folder (read-only)")
+    ap.add_argument("--out", default="eval-views-cache", help="cache folder for frames and views")
     ap.add_argument("--limit-unrelated", type=int, default=0, help="score at most N unrelated pairs (0 = all)")
     ap.add_argument("--short-seconds", type=float, default=5.0,
                     help="look-alike guard: pairs whose shorter video is under this many seconds ...")
