@@ -335,13 +335,17 @@ def _content_area(d: Any, compact: CompactDescriptor | None, array: Any,
 _VIEW_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_-")
 
 
+def _is_view_name(v: Any) -> bool:
+    return isinstance(v, str) and 0 < len(v) <= 32 and set(v) <= _VIEW_NAME_CHARS
+
+
 def _frozen_views(views: Mapping[str, CompactDescriptor] | None) -> Mapping[str, CompactDescriptor] | None:
     """A read-only copy of ``compact_views`` (names checked, insertion order kept), or None."""
     if views is None:
         return None
     out = {}
     for view, d in dict(views).items():
-        if not (isinstance(view, str) and 0 < len(view) <= 32 and set(view) <= _VIEW_NAME_CHARS):
+        if not _is_view_name(view):
             raise ValueError(f"compact_views: bad view name {view!r:.40} (lower-case letters, digits, '_', '-')")
         if not isinstance(d, CompactDescriptor):
             raise TypeError(f"compact_views[{view!r}] must be a CompactDescriptor, got {type(d).__name__}")
@@ -382,9 +386,7 @@ def _views_from(names: Any, array: Any, name: str) -> Mapping[str, CompactDescri
     before views existed: None)."""
     if names is None:
         return None
-    if not isinstance(names, list) or not all(
-            isinstance(v, str) and 0 < len(v) <= 32 and set(v) <= _VIEW_NAME_CHARS for v in names) \
-            or len(set(names)) != len(names):
+    if not isinstance(names, list) or not all(_is_view_name(v) for v in names) or len(set(names)) != len(names):
         raise HashFileError(name, "bad compact_views in the metadata (a list of distinct view names)")
     return {v: CompactDescriptor.from_bytes(array(f"compact_view_{v}").tobytes(), source=f"{name}:compact_view_{v}")
             for v in names}
