@@ -66,26 +66,28 @@ def _line_mean_std(y, side, k):
     """Mean and standard deviation of border line ``k`` of ``y`` (float32[h, w]) counted from
     ``side``: 0 top rows, 1 bottom rows, 2 left columns, 3 right columns."""
     h, w = y.shape
+    if side == 0:
+        return _mean_std(y[k, :])
+    if side == 1:
+        return _mean_std(y[h - 1 - k, :])
+    if side == 2:
+        return _mean_std(y[:, k])
+    return _mean_std(y[:, w - 1 - k])
+
+
+@njit(cache=True, nogil=True)
+def _mean_std(line):
+    """Mean and (population) standard deviation of a 1-D line, summed in order."""
+    n = line.shape[0]
     s = 0.0
-    if side < 2:
-        r = k if side == 0 else h - 1 - k
-        for j in range(w):
-            s += y[r, j]
-        mean = s / w
-        v = 0.0
-        for j in range(w):
-            d = y[r, j] - mean
-            v += d * d
-        return mean, np.sqrt(v / w)
-    c = k if side == 2 else w - 1 - k
-    for i in range(h):
-        s += y[i, c]
-    mean = s / h
+    for j in range(n):
+        s += line[j]
+    mean = s / n
     v = 0.0
-    for i in range(h):
-        d = y[i, c] - mean
+    for j in range(n):
+        d = line[j] - mean
         v += d * d
-    return mean, np.sqrt(v / h)
+    return mean, np.sqrt(v / n)
 
 
 @njit(cache=True, nogil=True)
