@@ -22,7 +22,9 @@ fingerprints, descriptors or hash files, by the documented policy:
   the query (the suspected copy), as in an index query: a crop given second is not looked for.
 * **Clip (vPDQ)**: :func:`vidprint.vpdq.align` of the first side's frame hashes inside the second's
   (Hamming distance <= 31, quality >= 50 on both sides, alignment thresholds below); a match is at
-  least one aligned segment. The bag-of-frames percentages of :func:`vidprint.vpdq.match` are
+  least one aligned segment. Where the first side has content-area hashes (``Fingerprint.vpdq_content``:
+  each frame's letterbox / pillarbox bars cut before hashing) they are aligned too, under the same
+  rules, and a segment found through them names the transform "content" (``Thresholds.bars``). The bag-of-frames percentages of :func:`vidprint.vpdq.match` are
   reported alongside as evidence, not used for the verdict.
 
 The index (:mod:`vidprint.index`) confirms its candidates with :func:`whole_evidence` and
@@ -75,7 +77,8 @@ class Thresholds:
     #: second decode) and say which orientation matched. Measured cost: docs/evaluation.md.
     mirror: bool = True
     #: Whole video, compact profile: also compare the content-area descriptors (letterbox and
-    #: pillarbox bars cut) and take the better view. Measured gain and cost: docs/evaluation.md.
+    #: pillarbox bars cut) and take the better view; clip: also align the query's content-area
+    #: frame hashes (``Fingerprint.vpdq_content``). Measured gain and cost: docs/evaluation.md.
     bars: bool = True
     #: Whole video, compact profile: also compare *views* (:mod:`vidprint.tmk.views`): the first
     #: side's whole frame against the second side's centred zoom views (the first a centred crop of
@@ -97,6 +100,9 @@ class Thresholds:
 
 
 DEFAULT_THRESHOLDS = Thresholds()
+
+#: The ``Segment.transform`` of a clip segment found through the query's content-area hashes.
+CONTENT_VARIANT = "content"
 
 
 
@@ -269,8 +275,20 @@ def _is_short(ca: CompactDescriptor, cb: CompactDescriptor, thresholds: Threshol
 
 
 def clip_evidence(query: VPDQHash, compared: VPDQHash, thresholds: Thresholds = DEFAULT_THRESHOLDS, *,
-                  dihedral: Mapping[str, np.ndarray] | None = None) -> ClipEvidence:
-    """vPDQ evidence that ``query`` (or one of its ``dihedral`` variants) appears inside ``compared``."""
+                  dihedral: Mapping[str, np.ndarray] | None = None,
+                  content: VPDQHash | None = None) -> ClipEvidence:
+    """vPDQ evidence that ``query`` (or one of its ``dihedral`` variants) appears inside ``compared``.
+
+    ``content``: the query's content-area hashes (``Fingerprint.vpdq_content``: letterbox /
+    pillarbox bars cut, same frames as ``query``); with ``Thresholds.bars`` they are aligned too, as
+    the variant named "content", and held to the same rules as the plain hashes.
+    """
+    variants = dict(dihedral or {})
+    if content is not None and thresholds.bars:
+        if len(content) != len(query):
+            raise InvalidArgumentError("content", f"{len(content)} content-area hashes for {len(query)} query frames")
+        variants[CONTENT_VARIANT] = content.words
+    dihedral = variants or None
     m = _vpdq.match(query, compared, thresholds.vpdq_distance, thresholds.vpdq_quality)
     found = _vpdq.align(
         query, compared, thresholds.vpdq_distance, thresholds.vpdq_quality,
@@ -284,7 +302,7 @@ def clip_evidence(query: VPDQHash, compared: VPDQHash, thresholds: Thresholds = 
     # mirrored copy's dihedral hashes sit ~20 bits from the original's, so it is not applied there
     # (not measured: docs/evaluation.md).
     dense = _sampling_interval(compared) <= SHORT_RULE_MAX_INTERVAL_S
-    segments = tuple(s for s in found if not (dense and s.transform == "orig")
+    segments = tuple(s for s in found if not (dense and s.transform in ("orig", CONTENT_VARIANT))
                      or s.query_duration_s >= thresholds.short_evidence_s
                      or s.mean_distance <= thresholds.short_align_mean_distance)
     return ClipEvidence(float(m.query_pct), float(m.compared_pct), segments, bool(segments),
@@ -309,7 +327,8 @@ def compare(a: Any, b: Any, thresholds: Thresholds | None = None) -> Comparison:
     clip = None
     if va is not None and vb is not None:
         dihedral = a.vpdq_dihedral if isinstance(a, Fingerprint) else None
-        clip = clip_evidence(va, vb, t, dihedral=dihedral)
+        content = a.vpdq_content if isinstance(a, Fingerprint) else None
+        clip = clip_evidence(va, vb, t, dihedral=dihedral, content=content)
     if whole is None and clip is None:
         raise InvalidArgumentError("a, b", "nothing comparable: the two sides share no kind of fingerprint "
                                            "(TMK reference, TMK compact or vPDQ)")

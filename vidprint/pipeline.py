@@ -27,7 +27,7 @@ from vidprint.decode.container import Source, source_name
 from vidprint.errors import InvalidArgumentError
 from vidprint.pdqf import DIHEDRAL_NAMES, hash_luma_batch, hash_luma_dihedral_batch, hash_yuv420p_batch, pdqf_luma_batch
 from vidprint.tmk import CompactAccumulator, CompactDescriptor, TMKAccumulator, TMKDescriptor
-from vidprint.tmk.bars import content_features
+from vidprint.tmk.bars import content_features, detect_bars_plane
 from vidprint.tmk.views import ViewAccumulator
 from vidprint.record import Fingerprint
 from vidprint.vpdq import VPDQHash
@@ -68,17 +68,49 @@ def _tmk_features(batch: FrameBatch) -> tuple[np.ndarray, np.ndarray, np.ndarray
 
 
 def _vpdq_hashes(batch: FrameBatch):
+    """PDQ of the vPDQ frames, and of their content areas (:func:`_content_hashes`)."""
+    h, w = batch.shape
     planes = batch.planes420()  # native-size 4:2:0: hash straight from the YUV planes (no luma plane)
     if planes is not None:
-        words, quality = hash_yuv420p_batch(planes, batch.shape[1], batch.shape[0])
+        words, quality = hash_yuv420p_batch(planes, w, h)
+        bars = [detect_bars_plane(p[0][:h, :w]) for p in planes]  # on the Y plane: no luma needed
     else:
         words, quality = hash_luma_batch(np.ascontiguousarray(batch.luma))
-    return words, quality, batch.index, batch.time
+        bars = [detect_bars_plane(y) for y in batch.luma]
+    return (words, quality, batch.index, batch.time) + _content_hashes(batch, bars, words, quality)
+
+
+def _content_hashes(batch: FrameBatch, bars: list[tuple[int, int, int, int]], words: np.ndarray,
+                    quality: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """PDQ of each frame's content area (flat letterbox / pillarbox bars cut,
+    :func:`vidprint.tmk.bars.detect_bars_plane`): ``(words uint64[n, 4], quality int32[n], frames
+    with bars)``; a frame without bars keeps its own hash. Only frames with bars are converted to
+    luma (at native size, once per batch) and hashed again."""
+    h, w = batch.shape
+    cut = [k for k, (t, b, l, r) in enumerate(bars)
+           if (t or b or l or r) and min(h - t - b, w - l - r) >= _MIN_CONTENT_PIXELS]
+    if not cut:
+        return words, quality, 0
+    cwords, cquality = words.copy(), quality.copy()
+    luma = batch.luma
+    groups: dict[tuple[int, int, int, int], list[int]] = {}
+    for k in cut:
+        groups.setdefault(bars[k], []).append(k)
+    for (t, b, l, r), rows in groups.items():
+        cw, cq = hash_luma_batch(np.ascontiguousarray(luma[rows, t:h - b, l:w - r]))
+        cwords[rows], cquality[rows] = cw, cq
+    return cwords, cquality, len(cut)
+
+
+#: A content area narrower than this (pixels) is not hashed on its own (the frame keeps its hash).
+_MIN_CONTENT_PIXELS = 16
 
 
 def _vpdq_dihedral_hashes(batch: FrameBatch):
-    words, quality = hash_luma_dihedral_batch(np.ascontiguousarray(batch.luma))
-    return words, quality, batch.index, batch.time
+    luma = np.ascontiguousarray(batch.luma)
+    words, quality = hash_luma_dihedral_batch(luma)
+    bars = [detect_bars_plane(y) for y in luma]
+    return (words, quality, batch.index, batch.time) + _content_hashes(batch, bars, words[:, 0], quality)
 
 
 def _with_views(tmk_work: Callable, vacc: ViewAccumulator) -> Callable:
@@ -255,15 +287,18 @@ def fingerprint(
 
     key0 = next(iter(sources))
     info = stats.info[key0]
-    vh = variants = None
+    vh = variants = vcontent = None
     if vpdq:
         vinfo = stats.info["vpdq"]
-        words, quality, index, times = (np.concatenate(c) for c in zip(*vparts))  # >= 1 frame, or DecodeError
+        parts = list(zip(*vparts))  # >= 1 frame, or DecodeError
+        words, quality, index, times, cwords, cquality = (np.concatenate(c) for c in parts[:6])
         if dihedral:
             variants = {n: np.ascontiguousarray(words[:, i]) for i, n in enumerate(DIHEDRAL_NAMES)}
             words = variants[DIHEDRAL_NAMES[0]]
-        vh = VPDQHash(words, quality, index, times, fps=vinfo.fps, every_seconds=every_seconds,
-                      size=(size, size) if size else None, source=name)
+        meta = dict(fps=vinfo.fps, every_seconds=every_seconds, size=(size, size) if size else None, source=name)
+        vh = VPDQHash(words, quality, index, times, **meta)
+        if sum(parts[6]):  # some frame had bars: the content-area hashes differ from the plain ones
+            vcontent = VPDQHash(cwords, cquality, index, times, **meta)
     native = [v for v in stats.native_conversion.values() if v is not None]
     compact = cacc.finalize() if cacc is not None else None
     compact_content = bars_fraction = None
@@ -285,6 +320,7 @@ def fingerprint(
         compact_content=compact_content,
         bars_fraction=bars_fraction,
         compact_views=vacc.finalize() if vacc is not None else None,
+        vpdq_content=vcontent,
     )
 
 

@@ -28,6 +28,9 @@ member                 content
 ``vpdq_words``         uint64[N, 4] PDQ hashes; ``vpdq_quality`` int32[N]; ``vpdq_frames`` int64[N];
                        ``vpdq_timestamps`` float64[N] seconds (absent if vPDQ was not computed)
 ``dihedral_<name>``    uint64[N, 4] per dihedral variant (only with ``dihedral=True``)
+``vpdq_content_words``  uint64[N, 4] and ``vpdq_content_quality`` int32[N]: PDQ of each vPDQ frame's
+                       content area (letterbox / pillarbox bars cut; a frame without bars repeats its
+                       own hash), same frames as ``vpdq_words``; absent when no frame had bars
 =====================  ===========================================================================
 
 Every member's size is checked against the ZIP directory before it is read (a hostile file cannot
@@ -47,7 +50,7 @@ from typing import Any
 import numpy as np
 
 from vidprint.decode import DecodeReport, VideoInfo
-from vidprint.errors import HashFileError
+from vidprint.errors import HashFileError, InvalidArgumentError
 from vidprint.fileio import Readable, Writable, read_bytes, write_bytes
 from vidprint.tmk import CompactDescriptor, TMKDescriptor
 from vidprint.vpdq import VPDQHash
@@ -86,6 +89,10 @@ class Fingerprint:
         decoded_frames: frames the decoder produced (all streams' sources agree).
         vpdq_dihedral: variant name -> ``uint64[N, 4]`` hashes of the 8 dihedral variants of every
             vPDQ frame, frames as in ``vpdq`` (only with ``dihedral=True``).
+        vpdq_content: PDQ hashes of the *content area* of each vPDQ frame (flat letterbox / pillarbox
+            bars cut per frame, :func:`vidprint.tmk.bars.detect_bars_plane`; a frame without bars
+            keeps its own hash), frames as in ``vpdq``; None when no frame had bars (or not computed).
+            :func:`vidprint.matching.clip_evidence` aligns them too when this is the query side.
         native_conversion: False if the pixel format went through libswscale (hashes may then differ
             slightly between FFmpeg builds); None if nothing was converted.
         decode_report: what happened while decoding (rejected packets, declared vs decoded frames,
@@ -107,9 +114,12 @@ class Fingerprint:
     compact_content: CompactDescriptor | None = None
     bars_fraction: float | None = None
     compact_views: Mapping[str, CompactDescriptor] | None = None
+    vpdq_content: VPDQHash | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "compact_views", _frozen_views(self.compact_views))
+        if self.vpdq_content is not None and (self.vpdq is None or len(self.vpdq_content) != len(self.vpdq)):
+            raise InvalidArgumentError("vpdq_content", "content-area hashes need one hash per vPDQ frame")
         if self.compact_content is not None and self.compact is not None and self.compact_content is not self.compact \
                 and self.compact_content == self.compact:
             object.__setattr__(self, "compact_content", self.compact)  # one object: "no bars" is visible
@@ -128,7 +138,8 @@ class Fingerprint:
             (k, v.tobytes()) for k, v in sorted(self.vpdq_dihedral.items()))
         return (self.content_id, info, self.tmk, self.compact, self.vpdq, self.decoded_frames, dihedral,
                 self.native_conversion, _report_dict(self.decode_report), self.compact_content, self.bars_fraction,
-                None if self.compact_views is None else tuple(sorted(self.compact_views.items())))
+                None if self.compact_views is None else tuple(sorted(self.compact_views.items())),
+                self.vpdq_content)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Fingerprint):
@@ -149,6 +160,8 @@ class Fingerprint:
             kinds.append(f"views[{','.join(self.compact_views)}]")
         if self.vpdq is not None:
             kinds.append(f"vpdq[{len(self.vpdq)}]")
+        if self.vpdq_content is not None:
+            kinds.append("vpdq-content-area")
         if self.vpdq_dihedral is not None:
             kinds.append("dihedral")
         parts.append("+".join(kinds) or "empty")
@@ -192,6 +205,8 @@ class Fingerprint:
             meta["vpdq"] = {k: val for k, val in v.metadata().items() if k != "source"}
         for name, words in (self.vpdq_dihedral or {}).items():
             arrays[f"dihedral_{name}"] = words
+        if self.vpdq_content is not None and self.vpdq is not None:
+            arrays.update(vpdq_content_words=self.vpdq_content.words, vpdq_content_quality=self.vpdq_content.quality)
         arrays["meta"] = np.frombuffer(json.dumps(meta, sort_keys=True).encode("utf-8"), dtype=np.uint8)
         buf = io.BytesIO()
         np.savez(buf, **arrays)
@@ -298,6 +313,17 @@ def _parse(raw: bytes, name: str) -> Fingerprint:
     dihedral = {k[len("dihedral_"):-4]: array(k[:-4]) for k in members if k.startswith("dihedral_")} or None
     if dihedral is not None and vh is not None and any(v.shape != vh.words.shape for v in dihedral.values()):
         raise HashFileError(name, "dihedral variants do not have one hash per vPDQ frame")
+    vcontent = None
+    cwords = array("vpdq_content_words", False)
+    if cwords is not None:
+        if vh is None:
+            raise HashFileError(name, "content-area vPDQ hashes without vPDQ hashes")
+        try:
+            vcontent = dataclasses.replace(vh, words=cwords, quality=array("vpdq_content_quality"))
+        except (ValueError, TypeError) as exc:
+            raise HashFileError(name, f"bad content-area vPDQ arrays ({exc})") from None
+        if not ((vcontent.quality >= 0) & (vcontent.quality <= 100)).all():
+            raise HashFileError(name, "content-area vPDQ qualities must be within 0..100")
     content_id = meta.get("content_id")
     if content_id is not None and not (isinstance(content_id, str) and len(content_id) == 64):
         raise HashFileError(name, f"content_id must be a SHA-256 hex digest, got {content_id!r:.80}")
@@ -307,7 +333,8 @@ def _parse(raw: bytes, name: str) -> Fingerprint:
                        vpdq_dihedral=dihedral, native_conversion=meta.get("native_conversion"),
                        content_id=content_id,
                        decode_report=_report_from_dict(meta.get("decode_report"), info.source, name),
-                       compact_content=compact_content, bars_fraction=bars_fraction, compact_views=compact_views)
+                       compact_content=compact_content, bars_fraction=bars_fraction, compact_views=compact_views,
+                       vpdq_content=vcontent)
 
 
 def _content_area(d: Any, compact: CompactDescriptor | None, array: Any,

@@ -40,7 +40,7 @@ from vidprint.tmk.compact_accumulate import CompactAccumulator
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".mkv", ".webm", ".mov", ".avi", ".gif", ".ogv", ".m4v", ".flv",
                             ".wmv", ".mpg", ".mpeg", ".ts", ".3gp"})
-FINGERPRINT_VERSION = "fp1"  # bump when fingerprint settings change: old cache entries are ignored
+FINGERPRINT_VERSION = "fp2"  # bump when fingerprints change (fp2: content-area vPDQ hashes); old entries are ignored
 BARS_VERSION = "bars1"  # content-area compact descriptor (vidprint.tmk.bars), cached beside
 SAME_GROUP = "same-group"
 ORIGINAL = ""
@@ -113,8 +113,8 @@ def content_hash(path: str | os.PathLike) -> str:
 class FingerprintCache:
     """:class:`Fingerprint` objects in ``root``, keyed by the SHA-256 of the video's bytes.
 
-    New entries are ``<sha256>.fp1.vpfp`` files (the product's own format, :meth:`Fingerprint.to_bytes`);
-    entries of earlier runs, pickled (``<sha256>.fp1.pkl``), are still read."""
+    Entries are ``<sha256>.<FINGERPRINT_VERSION>.vpfp`` files (the product's own format,
+    :meth:`Fingerprint.to_bytes`); entries of another version are ignored."""
 
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root)
@@ -125,13 +125,9 @@ class FingerprintCache:
 
     def get(self, path: str | os.PathLike) -> Fingerprint:
         digest = content_hash(path)
-        for cp in (self._path(digest, "pkl"), self._path(digest)):
-            if not cp.exists():
-                continue
+        cp = self._path(digest)
+        if cp.exists():
             try:
-                if cp.suffix == ".pkl":
-                    with open(cp, "rb") as f:
-                        return pickle.load(f)
                 return Fingerprint.load(cp)
             except Exception:  # noqa: BLE001 - a damaged cache entry is recomputed
                 cp.unlink(missing_ok=True)
@@ -141,7 +137,7 @@ class FingerprintCache:
 
     def has(self, path: str | os.PathLike) -> bool:
         digest = content_hash(path)
-        return self._path(digest, "pkl").exists() or self._path(digest).exists()
+        return self._path(digest).exists()
 
     def get_bars(self, path: str | os.PathLike) -> tuple[CompactDescriptor, float]:
         """The content-area compact descriptor (:func:`content_compact`) and the fraction of frames

@@ -19,7 +19,7 @@ from vidprint.vpdq import VPDQHash
 
 from vidprint.index import manifest as mf
 from vidprint.index import prefilter
-from vidprint.matching import Thresholds, clip_evidence, explain, whole_evidence
+from vidprint.matching import CONTENT_VARIANT, Thresholds, clip_evidence, explain, whole_evidence
 from vidprint.index.hamming import HashTable
 from vidprint.index.lock import WriterLock
 from vidprint.index.match import Match
@@ -480,8 +480,10 @@ class Index:
         have it, else the reference profile. Clip: exact Hamming range search of the query's frame
         hashes (``thresholds.vpdq_distance``, quality ``>= thresholds.vpdq_quality`` on both sides)
         over every indexed frame hash, then alignment of each candidate video. ``dihedral``: also search
-        ``fp.vpdq_dihedral`` variants; the match's segments name the transform. Returns matches sorted
-        by score, best first.
+        ``fp.vpdq_dihedral`` variants; the match's segments name the transform. With
+        ``thresholds.bars`` the query's content-area hashes (``fp.vpdq_content``, letterbox /
+        pillarbox bars cut) are searched and aligned too (segment transform "content"). Returns
+        matches sorted by score, best first.
         """
         self._check_open()
         th = thresholds or Thresholds()
@@ -650,17 +652,20 @@ class Index:
                 raise InvalidArgumentError("dihedral", "the query has no dihedral variants "
                                                        "(fingerprint it with dihedral=True)")
             variants.update(dv)
+        content = getattr(fp, "vpdq_content", None) if th.bars else None
+        if content is not None:  # the query's content-area hashes (letterbox / pillarbox bars cut)
+            variants[CONTENT_VARIANT] = content.words
         qmask = q.quality >= th.vpdq_quality
         cand: dict[tuple[int, int], int] = defaultdict(int)
         for w in variants.values():
             for key, n in self.clip_candidates(np.ascontiguousarray(w[qmask]), th).items():
                 cand[key] += n
-        dv = {k: v for k, v in variants.items() if k != "orig"} or None
+        dv = {k: v for k, v in variants.items() if k not in ("orig", CONTENT_VARIANT)} or None
         out = {}
         for (si, row) in cand:
             s = self._segs[si]
             compared = s.reader.vpdq(s.kind_row("vpdq", row))
-            out[(si, row)] = clip_evidence(q, compared, th, dihedral=dv)
+            out[(si, row)] = clip_evidence(q, compared, th, dihedral=dv, content=content)
         return out
 
 

@@ -91,9 +91,12 @@ def _mean_std(line):
 
 
 @njit(cache=True, nogil=True)
-def _flat_run(y, side, flat_std, same_level):
-    """Leading run of flat lines of ``y`` from ``side`` (see :func:`_line_mean_std`)."""
+def _flat_run(y, side, flat_std, same_level, limit):
+    """Leading run of flat lines of ``y`` from ``side`` (see :func:`_line_mean_std`), counted up to
+    ``limit`` lines (a longer run is refused by :func:`_pair` anyway: no need to scan a dark frame
+    to the end)."""
     n = y.shape[0] if side < 2 else y.shape[1]
+    n = min(n, limit)
     ref = 0.0
     for i in range(n):
         mean, std = _line_mean_std(y, side, i)
@@ -120,11 +123,14 @@ def _pair(a, b, n, min_bar, max_fraction):
 def _detect_batch(y, flat_std, same_level, min_bar, max_fraction, out):
     """out[k] = (top, bottom, left, right) bars of frame ``y[k]`` (float32[n, h, w])."""
     n, h, w = y.shape
+    # one line more than _pair accepts: a run that reaches it is refused, whatever its length
+    lim_h = min(h, int(max_fraction * h) + 1)
+    lim_w = min(w, int(max_fraction * w) + 1)
     for k in range(n):
         f = y[k]
-        t, b = _pair(_flat_run(f, 0, flat_std, same_level), _flat_run(f, 1, flat_std, same_level),
+        t, b = _pair(_flat_run(f, 0, flat_std, same_level, lim_h), _flat_run(f, 1, flat_std, same_level, lim_h),
                      h, min_bar, max_fraction)
-        l, r = _pair(_flat_run(f, 2, flat_std, same_level), _flat_run(f, 3, flat_std, same_level),
+        l, r = _pair(_flat_run(f, 2, flat_std, same_level, lim_w), _flat_run(f, 3, flat_std, same_level, lim_w),
                      w, min_bar, max_fraction)
         out[k, 0], out[k, 1], out[k, 2], out[k, 3] = t, b, l, r
 
@@ -154,6 +160,25 @@ def detect_bars(luma: np.ndarray, params: BarParams = DEFAULT_BARS) -> tuple[int
     if y.ndim != 2:
         raise InvalidArgumentError("luma", f"expected one float32[h, w] frame, got shape {y.shape}")
     t, b, l, r = detect_bars_batch(y[None], params)[0]
+    return int(t), int(b), int(l), int(r)
+
+
+def detect_bars_plane(plane: np.ndarray, params: BarParams = DEFAULT_BARS) -> tuple[int, int, int, int]:
+    """``(top, bottom, left, right)`` bars in pixels of one 2-D plane: ``uint8[h, w]`` (e.g. a
+    decoder's Y plane, rows may be strided views with padding cut off) or ``float32[h, w]`` luma.
+
+    The same test as :func:`detect_bars` with no copy of an 8-bit plane: the thresholds are in the
+    plane's own levels (for a limited-range Y plane, 219 levels span black to white).
+    """
+    y = np.asarray(plane)
+    if y.ndim != 2 or min(y.shape) < 1:
+        raise InvalidArgumentError("plane", f"expected one 2-D plane, got shape {y.shape}")
+    if y.dtype != np.uint8:
+        y = _frames(y[None], "plane")[0]
+    out = np.zeros((1, 4), np.int32)
+    _detect_batch(y[None], float(params.flat_std), float(params.same_level), int(params.min_bar),
+                  float(params.max_fraction), out)
+    t, b, l, r = out[0]
     return int(t), int(b), int(l), int(r)
 
 
@@ -243,4 +268,5 @@ def content_features(luma: np.ndarray, params: BarParams = DEFAULT_BARS, *,
     return out, bars
 
 
-__all__ = ["BarParams", "DEFAULT_BARS", "content_features", "content_luma", "detect_bars", "detect_bars_batch"]
+__all__ = ["BarParams", "DEFAULT_BARS", "content_features", "content_luma", "detect_bars", "detect_bars_batch",
+           "detect_bars_plane"]
