@@ -35,8 +35,8 @@ def fps():
 
 
 def test_pipeline_describes_views(fps):
-    assert set(fps["src"].compact_views) == {"c90", "c80"}  # no static border: no active region
-    assert set(fps["pip"].compact_views) == {"c90", "c80", "active"}
+    assert set(fps["src"].compact_views) == {"c95", "c90", "c80"}  # no static border: no active region
+    assert set(fps["pip"].compact_views) == {"c95", "c90", "c80", "active"}
     with pytest.raises(TypeError):
         fps["src"].compact_views["c90"] = fps["src"].compact  # read-only
     off = fingerprint(make_video(6, seconds=1.0, fps=15, size=(64, 48)), vpdq=False, workers=1, views=False)
@@ -50,6 +50,15 @@ def test_crop_matches_through_a_zoom_view(fps):
     assert c.matched and c.whole.view == "zoom-c80" and c.whole.level2 >= 0.9
     assert "centre 80% view" in c.decided_by
     assert c.to_dict()["whole"]["view"] == "zoom-c80"
+
+
+def test_small_crop_scores_best_against_the_95_percent_view(fps):
+    # a 5% crop: the centre-95% view shows exactly what the copy shows (level 2 ~1.0, where the
+    # plain descriptors score ~0.94: under the 0.9 short-video bar for real short sources)
+    crop5 = fingerprint(T.crop(make_video(6, seconds=4.0, fps=15, size=(192, 144)), 0.05).data, vpdq=False, workers=1)
+    c, plain = compare(crop5, fps["src"]), compare(crop5, fps["src"], NO_VIEWS)
+    assert c.matched and c.whole.view == "zoom-c95" and c.whole.level2 >= 0.99 > plain.whole.level2
+    assert "centre 95% view" in c.decided_by
 
 
 def test_pip_matches_through_its_active_region(fps):
@@ -82,7 +91,7 @@ def test_vpfp_round_trip_with_views(fps, tmp_path):
     back = Fingerprint.load(path)
     assert back == fp and dict(back.compact_views) == dict(fp.compact_views)
     assert back != dataclasses.replace(fp, compact_views=None)  # views are part of equality
-    assert "views[c90,c80,active]" in repr(back)
+    assert "views[c95,c90,c80,active]" in repr(back)
     assert pickle.loads(pickle.dumps(fp)) == fp  # a batch sends fingerprints between processes
 
 
@@ -108,7 +117,7 @@ def test_index_query_agrees_with_compare(fps, tmp_path):
         idx.add(fps["src"], id="src")
         idx.add(fps["other"], id="other")
         got = idx.get("src")
-        assert set(got.compact_views) == {"c90", "c80"}
+        assert set(got.compact_views) == {"c95", "c90", "c80"}
         for q, view in (("crop", "zoom-c80"), ("pip", "active-region")):
             m = idx.query(fps[q], clip=False)
             assert [x.id for x in m] == ["src"], q
@@ -117,7 +126,7 @@ def test_index_query_agrees_with_compare(fps, tmp_path):
             assert idx.query(fps[q], clip=False, thresholds=NO_VIEWS) == []
         # compaction keeps the views
         idx.compact()
-        assert set(idx.get("src").compact_views) == {"c90", "c80"}
+        assert set(idx.get("src").compact_views) == {"c95", "c90", "c80"}
         assert [x.id for x in idx.query(fps["crop"], clip=False)] == ["src"]
 
 

@@ -15,8 +15,8 @@ fingerprints, descriptors or hash files, by the documented policy:
   outside its documented range (NaN, or beyond the range the format can produce, as a damaged or
   forged hash-list entry can give) never matches; the evidence says why.
 * **Views** (compact profile, ``Thresholds.views``; :mod:`vidprint.tmk.views`): the first side's
-  whole frame is also scored against the second side's centred zoom views (``compact_views`` "c90",
-  "c80": the first is a centred crop of the second) and the first side's active region against the
+  whole frame is also scored against the second side's centred zoom views (``compact_views`` "c95",
+  "c90", "c80": the first is a centred crop of the second) and the first side's active region against the
   second's whole frame (the first is a picture-in-picture copy of the second), in both orientations,
   with the same thresholds; the better view decides and the evidence names it. The first side is
   the query (the suspected copy), as in an index query: a crop given second is not looked for.
@@ -117,7 +117,7 @@ class WholeEvidence:
     these scores compare, "frame" (the whole frame) or "content-area" (both sides' content-area
     descriptors, letterbox / pillarbox bars cut); ``view_note``: why the content area was not
     compared when ``Thresholds.bars`` asked for it (a side without a content-area descriptor).
-    With ``Thresholds.views``, ``view`` may also be "zoom-c90" / "zoom-c80" (the first side's whole
+    With ``Thresholds.views``, ``view`` may also be "zoom-c95" / "zoom-c90" / "zoom-c80" (the first side's whole
     frame against the second side's centred 90% / 80% view) or "active-region" (the first side's
     active region against the second side's whole frame), and ``view_note`` says why views were not
     compared (a side without view descriptors). ``short``: the shorter video lasts under

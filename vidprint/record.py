@@ -22,7 +22,7 @@ member                 content
                        meta ``content_area.same_as_compact``) or was not computed (no ``content_area``
                        in meta, as in files written before it existed: loads as None)
 ``compact_view_<name>``  uint8: the compact ``.vptc`` bytes of view ``<name>`` of the TMK frames
-                       (``c90``/``c80``: centred zoom views; ``active``: the active region;
+                       (``c95``/``c90``/``c80``: centred zoom views; ``active``: the active region;
                        :mod:`vidprint.tmk.views`); absent (no ``compact_views`` in meta) in files written
                        before views existed: loads as None
 ``vpdq_words``         uint64[N, 4] PDQ hashes; ``vpdq_quality`` int32[N]; ``vpdq_frames`` int64[N];
@@ -81,7 +81,7 @@ class Fingerprint:
             and index entries written before it existed, descriptor-only inputs).
         bars_fraction: fraction of the TMK frames (0..1) that had bars cut, None where not computed.
         compact_views: view name -> compact descriptor of that *view* of the TMK frames (a read-only
-            mapping; :mod:`vidprint.tmk.views`): ``"c90"``/``"c80"`` the centred 90% / 80% (zoom
+            mapping; :mod:`vidprint.tmk.views`): ``"c95"``/``"c90"``/``"c80"`` the centred 95% / 90% / 80% (zoom
             views: a centred crop of the video matches them), ``"active"`` the active region (only
             for videos moving inside a static border, as a picture-in-picture copy); None where not
             computed (files and index entries written before views existed, descriptor-only inputs).

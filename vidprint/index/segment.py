@@ -40,7 +40,7 @@ The ``/views`` group (zoom views of the compact descriptor, :mod:`vidprint.tmk.v
 and additive in the same way; ``V`` rows, sorted by entry row then view:
 
     /views/entry      int32[V]  entry row of each view descriptor (a compact entry; non-decreasing)
-    /views/view       uint8[V]  which view: an index into :data:`INDEX_VIEWS` ("c90", "c80")
+    /views/view       uint8[V]  which view: an index into :data:`INDEX_VIEWS` ("c90", "c80", "c95")
     /views/level1     int8[V, 128]  their level-1 codes (extra prefilter rows pointing at the entry)
     /views/{data,offsets,crc}      their CompactDescriptor.to_bytes()
 
@@ -155,7 +155,7 @@ def build_arrays(records: Sequence[Record]) -> dict[str, np.ndarray]:
 # -- views of the compact descriptor (vidprint.tmk.views) ------------------------------------------
 #: The views an index stores, as extra level-1 rows of their entry: the centred zoom views (a query
 #: that is a centred crop of a stored video matches them; vidprint.matching.whole_evidence).
-INDEX_VIEWS = ("c90", "c80")  # part of the format: codes index this tuple, append only
+INDEX_VIEWS = ("c90", "c80", "c95")  # part of the format: codes index this tuple, append only
 _VIEW_KEYS = ("views/entry", "views/view", "views/level1", "views/offsets", "views/crc")
 
 
@@ -429,7 +429,7 @@ class SegmentReader:
         self.views_nsq = np.einsum("ij,ij->i", a["views/level1"].astype(np.int32), a["views/level1"].astype(np.int32))
 
     def views(self, row: int) -> dict[str, CompactDescriptor] | None:
-        """The stored view descriptors of entry ``row`` (``{"c90": ..., "c80": ...}``), or None
+        """The stored view descriptors of entry ``row`` (``{"c95": ..., "c90": ..., "c80": ...}``), or None
         when it has none."""
         e = self.arrays["views/entry"]
         lo, hi = np.searchsorted(e, row, "left"), np.searchsorted(e, row, "right")

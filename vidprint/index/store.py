@@ -42,7 +42,7 @@ class Entry:
     ``Fingerprint.compact_content``): the same object as ``compact`` when the video had no bars, None
     when the entry was added without one (older fingerprints, imported hash lists).
 
-    ``compact_views``: the stored zoom views (``{"c90": ..., "c80": ...}``, ``Fingerprint.compact_views``
+    ``compact_views``: the stored zoom views (``{"c95": ..., "c90": ..., "c80": ...}``, ``Fingerprint.compact_views``
     restricted to :data:`vidprint.index.segment.INDEX_VIEWS`), None when added without them."""
 
     id: str

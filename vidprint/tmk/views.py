@@ -364,8 +364,9 @@ def active_region(std: np.ndarray, params: ActiveParams = DEFAULT_ACTIVE,
 # Streaming: compact descriptors of views
 
 
-#: The centred zoom views the pipeline describes (``keep`` fractions: named ``"c90"``, ``"c80"``).
-DEFAULT_ZOOMS = (0.9, 0.8)
+#: The centred zoom views the pipeline describes (``keep`` fractions: named ``"c95"``, ``"c90"``,
+#: ``"c80"``; a crop of 5%, 10% or 20% shows what they show; docs/eval-views.md, docs/evaluation.md).
+DEFAULT_ZOOMS = (0.95, 0.9, 0.8)
 #: Name of the active-region view.
 ACTIVE_VIEW = "active"
 
@@ -468,8 +469,8 @@ class ViewAccumulator:
         return {name: acc.finalize() for name, acc in self._acc.items() if acc.count}
 
 
-def zoom_descriptors(src, zooms: tuple[float, ...] = (0.9, 0.8)) -> dict[str, CompactDescriptor]:
-    """Compact descriptors of the centred zoom views of a video (``{"c90": ..., "c80": ...}``),
+def zoom_descriptors(src, zooms: tuple[float, ...] = DEFAULT_ZOOMS) -> dict[str, CompactDescriptor]:
+    """Compact descriptors of the centred zoom views of a video (``{"c95": ..., "c90": ..., "c80": ...}``),
     from its 64x64 TMK frames (the reference TMK frame source).
 
     A decoding pass of its own, for evaluation (:mod:`vidprint.eval.methods`); the pipeline would
