@@ -18,7 +18,8 @@ fingerprints, descriptors or hash files, by the documented policy:
   whole frame is also scored against the second side's centred zoom views (``compact_views`` "c95",
   "c90", "c80": the first is a centred crop of the second) and the first side's active region against the
   second's whole frame (the first is a picture-in-picture copy of the second), in both orientations,
-  with the same thresholds; the better view decides and the evidence names it. The first side is
+  with the same thresholds, and the two sides' centre 80% views against each other (a logo or caption
+  near an edge left out of both); the better view decides and the evidence names it. The first side is
   the query (the suspected copy), as in an index query: a crop given second is not looked for.
 * **Clip (vPDQ)**: :func:`vidprint.vpdq.align` of the first side's frame hashes inside the second's
   (Hamming distance <= 31, quality >= 50 on both sides, alignment thresholds below); a match is at
@@ -48,7 +49,7 @@ from vidprint.record import Fingerprint
 from vidprint.tmk import CompactDescriptor, TMKDescriptor
 from vidprint.tmk.mirror import mirror_compact, mirror_tmk
 from vidprint.tmk.score import score_problem
-from vidprint.tmk.views import ACTIVE_VIEW, DEFAULT_ZOOMS, zoom_name
+from vidprint.tmk.views import ACTIVE_VIEW, CENTRE_VIEW, DEFAULT_ZOOMS, zoom_name
 from vidprint.vpdq import Segment, VPDQHash
 
 
@@ -117,9 +118,10 @@ class WholeEvidence:
     these scores compare, "frame" (the whole frame) or "content-area" (both sides' content-area
     descriptors, letterbox / pillarbox bars cut); ``view_note``: why the content area was not
     compared when ``Thresholds.bars`` asked for it (a side without a content-area descriptor).
-    With ``Thresholds.views``, ``view`` may also be "zoom-c95" / "zoom-c90" / "zoom-c80" (the first side's whole
-    frame against the second side's centred 90% / 80% view) or "active-region" (the first side's
-    active region against the second side's whole frame), and ``view_note`` says why views were not
+    With ``Thresholds.views``, ``view`` may also be "zoom-c95" / "zoom-c90" / "zoom-c80" (the first
+    side's whole frame against the second side's centred 95% / 90% / 80% view), "active-region" (the
+    first side's active region against the second side's whole frame) or "centre-c80" (both sides'
+    centred 80% views: edges, where logos sit, left out), and ``view_note`` says why views were not
     compared (a side without view descriptors). ``short``: the shorter video lasts under
     ``Thresholds.short_evidence_s``, so level 2 was held to ``Thresholds.short_compact_level2``.
     """
@@ -386,6 +388,7 @@ def _tmk_parts(x: Any) -> tuple[CompactDescriptor | None, CompactDescriptor | No
 #: How :func:`explain` names a view of :mod:`vidprint.tmk.views`.
 _VIEW_WORDS = {f"zoom-{zoom_name(k)}": f"second side's centre {round(100 * k)}% view" for k in DEFAULT_ZOOMS}
 _VIEW_WORDS["active-region"] = "first side's active region"
+_VIEW_WORDS[f"centre-{CENTRE_VIEW}"] = f"both sides' centre {CENTRE_VIEW[1:]}% views, edges left out"
 
 
 def _add_derived_views(views: list, view_note: str | None, a: Any, b: Any, ca: CompactDescriptor,
@@ -394,7 +397,8 @@ def _add_derived_views(views: list, view_note: str | None, a: Any, b: Any, ca: C
     plus, with ``thresholds.views``, the pairs of :mod:`vidprint.tmk.views`: the first side's whole
     frame ``ca`` against each zoom view of the second side (``"zoom-c80"``: the first is a centred
     crop of the second), and the first side's active region against the second's whole frame ``cb``
-    (``"active-region"``: the first is a picture-in-picture copy of the second). A view pair is
+    (``"active-region"``: the first is a picture-in-picture copy of the second), and the two sides'
+    centre 80% views (``"centre-c80"``: a logo or caption near an edge is left out). A view pair is
     kept only where its level 1 (as is, or mirrored with ``thresholds.mirror``) passes: it cannot
     match otherwise, and level 2 is the costly score (the index's prefilter makes the same cut). The
     views a side lacks (written before views existed, a descriptor only) are named in the note."""
@@ -404,6 +408,8 @@ def _add_derived_views(views: list, view_note: str | None, a: Any, b: Any, ca: C
     extra = [(f"zoom-{v}", ca, d) for v, d in (vb or {}).items() if f"zoom-{v}" in _VIEW_WORDS]
     if va is not None and ACTIVE_VIEW in va:
         extra.append(("active-region", va[ACTIVE_VIEW], cb))
+    if va is not None and vb is not None and CENTRE_VIEW in va and CENTRE_VIEW in vb:
+        extra.append((f"centre-{CENTRE_VIEW}", va[CENTRE_VIEW], vb[CENTRE_VIEW]))
     extra = [(v, x, y) for v, x, y in extra if _level1_passes(x, y, thresholds)]
     missing = [w for w, v in (("the first side's active region", va), ("the second side's zoom views", vb))
                if v is None]

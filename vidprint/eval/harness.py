@@ -466,14 +466,16 @@ def score_index(es: EvalSet, q: np.ndarray, c: np.ndarray, *, thresholds=None,
     with tempfile.TemporaryDirectory(prefix="vidprint-eval-index-") as tmp:
         folder = Path(tmp) / "index"
         with Index.create(folder) as ix:
-            ix.add_many((es.fingerprints[videos[i].name], f"v{i}", None) for i in sorted(set(c.tolist())))
+            # the product's fingerprints (Record.fp), not the evaluation's own content-area descriptor
+            ix.add_many((es.fingerprints[videos[i].name].fp, f"v{i}", None) for i in sorted(set(c.tolist())))
         with Index.open(folder) as ix:
             bar = _bar(len(rows), "queries", progress)
             try:
                 for qi, ks in rows.items():
                     bar.update(1)
                     try:
-                        found = {m.id: m for m in ix.query(es.fingerprints[videos[qi].name], thresholds=thresholds)}
+                        found = {m.id: m for m in ix.query(es.fingerprints[videos[qi].name].fp,
+                                                           thresholds=thresholds)}
                     except Exception as exc:  # noqa: BLE001 - reported, the query's pairs count as "no match"
                         if len(errors) < 200:
                             errors.append(f"index query {videos[qi].name}: {type(exc).__name__}: {exc}")

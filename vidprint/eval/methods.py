@@ -34,14 +34,6 @@ class Record:
     compact_bars: C.CompactDescriptor | None = None
     bars_fraction: float = 0.0  # fraction of frames that had bars cut
 
-    @property
-    def compact_content(self) -> C.CompactDescriptor | None:
-        """The content-area descriptor under the product's name (``Fingerprint.compact_content``),
-        so :mod:`vidprint.matching` and :mod:`vidprint.index` see the one this evaluation computed."""
-        if self.compact_bars is not None:
-            return self.compact_bars
-        return getattr(self.fp, "compact_content", None)
-
     def __getattr__(self, name: str):
         if name == "fp":  # not yet set (unpickling)
             raise AttributeError(name)

@@ -14,7 +14,7 @@ import numpy as np
 from vidprint.errors import IndexStoreError, InvalidArgumentError
 from vidprint.tmk import CompactDescriptor, TMKDescriptor, level1_many
 from vidprint.tmk.mirror import mirror_compact, mirror_tmk
-from vidprint.tmk.views import ACTIVE_VIEW
+from vidprint.tmk.views import ACTIVE_VIEW, CENTRE_VIEW
 from vidprint.vpdq import VPDQHash
 
 from vidprint.index import manifest as mf
@@ -693,13 +693,17 @@ class _ViewQueries:
 def _view_queries(fps: Sequence[Any], th: Thresholds) -> _ViewQueries:
     """What :func:`vidprint.matching.whole_evidence` compares through views, as prefilter queries:
     the query's whole frame against the stored zoom views (the query a centred crop of a stored
-    video) and the query's active region against the stored whole frames (the query a
-    picture-in-picture copy); both orientations where ``th.mirror``."""
+    video), the query's centre view against them too (the stored centre view among them: a logo near
+    an edge left out of both) and the query's active region against the stored whole frames (the
+    query a picture-in-picture copy); both orientations where ``th.mirror``."""
     if not th.views:
         return _ViewQueries([], [])
     plain = [(k, fp.compact) for k, fp in enumerate(fps) if getattr(fp, "compact", None) is not None]
     active = [(k, (getattr(fps[k], "compact_views", None) or {}).get(ACTIVE_VIEW)) for k, _ in plain]
     active = [(k, d) for k, d in active if d is not None]
+    # the query's centre view against the stored ones (among the /views rows): logos left out
+    centre = [(k, (getattr(fps[k], "compact_views", None) or {}).get(CENTRE_VIEW)) for k, _ in plain]
+    plain += [(k, d) for k, d in centre if d is not None]
     if th.mirror:
         plain += [(k, mirror_compact(c, "flipx")) for k, c in plain]
         active += [(k, mirror_compact(c, "flipx")) for k, c in active]

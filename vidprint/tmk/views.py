@@ -369,6 +369,9 @@ def active_region(std: np.ndarray, params: ActiveParams = DEFAULT_ACTIVE,
 DEFAULT_ZOOMS = (0.95, 0.9, 0.8)
 #: Name of the active-region view.
 ACTIVE_VIEW = "active"
+#: The zoom view compared on *both* sides (the first side's against the second side's): the edges,
+#: where a broadcaster's logo or a caption sits, are left out of both (docs/evaluation.md, "logo").
+CENTRE_VIEW = "c80"
 
 
 def zoom_name(keep: float) -> str:
@@ -487,6 +490,7 @@ def zoom_descriptors(src, zooms: tuple[float, ...] = DEFAULT_ZOOMS) -> dict[str,
 
 __all__ = [
     "ACTIVE_VIEW",
+    "CENTRE_VIEW",
     "DEFAULT_ACTIVE",
     "DEFAULT_ZOOMS",
     "FULL",
