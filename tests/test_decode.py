@@ -212,7 +212,9 @@ def _corrupt(data: bytes, start: float, length: int, seed: int = 0) -> bytes:
 @pytest.mark.parametrize(
     "make, reason",
     [
-        (lambda d: _corrupt(d, 0.0, 200), "not a readable media file"),
+        # x264's bytes vary from run to run (tests/test_eval_transforms.py), so 200 random bytes at
+        # the start may leave a parseable header (then no packet decodes): either is a clear reason
+        (lambda d: _corrupt(d, 0.0, 200), ("not a readable media file", "no decodable video frames")),
         (lambda d: np.random.default_rng(1).integers(0, 256, 4000, dtype=np.uint8).tobytes(), "not a readable"),
         (lambda d: b"", "empty"),
         (lambda d: _audio_only(), "no video stream"),
@@ -228,7 +230,7 @@ def test_bad_input_names_source_and_reason(make, reason, tmp_path):
         for _ in read_frames(data, {"v": VPDQSource(), "t": TMKSource()}, name="bad-clip.mp4"):
             pass
     assert err.value.source == "bad-clip.mp4"
-    assert reason in err.value.reason
+    assert any(r in err.value.reason for r in ((reason,) if isinstance(reason, str) else reason)), err.value.reason
     assert str(err.value).startswith("bad-clip.mp4: ")
 
 

@@ -29,7 +29,10 @@ def fps():
     # Scene 6 at 192x144: its 20% centre crop scores level 2 ~0.51 on the plain descriptors (below
     # 0.6); scene 9 is an unrelated video of the same kind.
     src = make_video(6, seconds=4.0, fps=15, size=(192, 144))
-    videos = {"src": src, "crop": T.crop(src, 0.2).data, "pip": T.pip(src, 0.5).data,
+    # the inset lossless (crf 0): x264's bytes vary from run to run (tests/test_eval_transforms.py)
+    # and in about one variant in ten its coding noise on the static background widened the active
+    # region found; lossless, the background is exactly static and the copy the same every run
+    videos = {"src": src, "crop": T.crop(src, 0.2).data, "pip": T.pip(src, 0.5, quality=0).data,
               "other": make_video(9, seconds=4.0, fps=15, size=(192, 144))}
     return {k: fingerprint(v, vpdq=False, workers=1, name=k) for k, v in videos.items()}
 

@@ -358,9 +358,9 @@ def _background(h: int, w: int) -> np.ndarray:
     return np.clip(np.stack([r, g, b], axis=2), 0, 255).astype(np.uint8)
 
 
-def pip(src: Video, scale: float = 0.5) -> Transformed:
+def pip(src: Video, scale: float = 0.5, *, quality: int = 18) -> Transformed:
     """Picture in picture: the video scaled by ``scale``, centred on a fixed background of the
-    original size."""
+    original size. ``quality``: x264 crf (0 = lossless: the background stays exactly static)."""
     bg: dict[tuple[int, int], np.ndarray] = {}
 
     def fn(rgb: np.ndarray) -> np.ndarray:
@@ -373,7 +373,7 @@ def pip(src: Video, scale: float = 0.5) -> Transformed:
         out[y : y + sh, x : x + sw] = _scale(rgb, sw, sh)
         return out
 
-    return _map(src, fn)
+    return _map(src, fn, quality=quality)
 
 
 # ------------------------------------------------------------------------------------------------
