@@ -23,10 +23,11 @@ fingerprints, descriptors or hash files, by the documented policy:
   the query (the suspected copy), as in an index query: a crop given second is not looked for.
 * **Clip (vPDQ)**: :func:`vidprint.vpdq.align` of the first side's frame hashes inside the second's
   (Hamming distance <= 31, quality >= 50 on both sides, alignment thresholds below); a match is at
-  least one aligned segment. Where the first side has content-area hashes (``Fingerprint.vpdq_content``:
-  each frame's letterbox / pillarbox bars cut before hashing) they are aligned too, under the same
-  rules, and a segment found through them names the transform "content" (``Thresholds.bars``). The bag-of-frames percentages of :func:`vidprint.vpdq.match` are
-  reported alongside as evidence, not used for the verdict.
+  least one aligned segment. Where the first side has content-area hashes
+  (``Fingerprint.vpdq_content``: each frame's letterbox / pillarbox bars cut before hashing) they are
+  aligned too, under the same rules, and a segment found through them names the transform "content"
+  (``Thresholds.bars``). The bag-of-frames percentages of :func:`vidprint.vpdq.match` are reported
+  alongside as evidence, not used for the verdict.
 
 The index (:mod:`vidprint.index`) confirms its candidates with :func:`whole_evidence` and
 :func:`clip_evidence`, so a pair gets the same verdict from :func:`compare` and from an index query.
@@ -290,14 +291,13 @@ def clip_evidence(query: VPDQHash, compared: VPDQHash, thresholds: Thresholds = 
         if len(content) != len(query):
             raise InvalidArgumentError("content", f"{len(content)} content-area hashes for {len(query)} query frames")
         variants[CONTENT_VARIANT] = content.words
-    dihedral = variants or None
     m = _vpdq.match(query, compared, thresholds.vpdq_distance, thresholds.vpdq_quality)
     found = _vpdq.align(
         query, compared, thresholds.vpdq_distance, thresholds.vpdq_quality,
         min_frames=thresholds.align_min_frames, min_score=thresholds.align_min_score,
         min_density=thresholds.align_min_density, min_specificity=thresholds.align_min_specificity,
         specificity_margin=thresholds.align_specificity_margin, min_specific_s=thresholds.align_min_specific_s,
-        dihedral=dihedral)
+        dihedral=variants or None)
     # Short segments count only when near-identical (Thresholds.short_evidence_s). The bar was
     # calibrated with both sides hashed every frame and on the frames as they are: against sparse
     # hashes (an archive at 1 hash/s) a true copy's frames are up to half an interval apart, and a

@@ -291,14 +291,14 @@ def fingerprint(
     if vpdq:
         vinfo = stats.info["vpdq"]
         parts = list(zip(*vparts))  # >= 1 frame, or DecodeError
-        words, quality, index, times, cwords, cquality = (np.concatenate(c) for c in parts[:6])
+        words, quality, index, times = (np.concatenate(c) for c in parts[:4])
         if dihedral:
             variants = {n: np.ascontiguousarray(words[:, i]) for i, n in enumerate(DIHEDRAL_NAMES)}
             words = variants[DIHEDRAL_NAMES[0]]
         meta = dict(fps=vinfo.fps, every_seconds=every_seconds, size=(size, size) if size else None, source=name)
         vh = VPDQHash(words, quality, index, times, **meta)
         if sum(parts[6]):  # some frame had bars: the content-area hashes differ from the plain ones
-            vcontent = VPDQHash(cwords, cquality, index, times, **meta)
+            vcontent = VPDQHash(np.concatenate(parts[4]), np.concatenate(parts[5]), index, times, **meta)
     native = [v for v in stats.native_conversion.values() if v is not None]
     compact = cacc.finalize() if cacc is not None else None
     compact_content = bars_fraction = None

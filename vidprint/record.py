@@ -81,8 +81,8 @@ class Fingerprint:
             and index entries written before it existed, descriptor-only inputs).
         bars_fraction: fraction of the TMK frames (0..1) that had bars cut, None where not computed.
         compact_views: view name -> compact descriptor of that *view* of the TMK frames (a read-only
-            mapping; :mod:`vidprint.tmk.views`): ``"c95"``/``"c90"``/``"c80"`` the centred 95% / 90% / 80% (zoom
-            views: a centred crop of the video matches them), ``"active"`` the active region (only
+            mapping; :mod:`vidprint.tmk.views`): ``"c95"``/``"c90"``/``"c80"`` the centred 95% / 90% /
+            80% (zoom views: a centred crop of the video matches them), ``"active"`` the active region (only
             for videos moving inside a static border, as a picture-in-picture copy); None where not
             computed (files and index entries written before views existed, descriptor-only inputs).
         vpdq: per-frame PDQ hashes (:class:`vidprint.vpdq.VPDQHash`).
