@@ -221,16 +221,19 @@ def _combined_method() -> Method | None:
         cmp = compare(_fp(q), _fp(c))
         whole = getattr(cmp, "whole", None)
         clip = getattr(cmp, "clip", None)
-        score = max(float(getattr(whole, "level2", 0.0) or 0.0) if whole is not None else 0.0,
-                    (float(getattr(clip, "query_pct", 0.0) or 0.0) / 100.0) if clip is not None else 0.0)
+        # a decision (1 = matched), as the index method: the verdict combines scores of different
+        # kinds (and views), so no one of them is a threshold to sweep
+        score = float(bool(cmp.matched))
         start = end = math.nan
         segs = getattr(clip, "segments", ()) if clip is not None else ()
         if segs:
             best = max(segs, key=lambda s: s.matched_frames)
             start, end = float(best.compared_start_s), float(best.compared_end_s)
-        return PairScore(score, bool(cmp.matched), start_s=start, end_s=end)
+        level1 = float(whole.level1) if whole is not None else math.nan
+        return PairScore(score, bool(cmp.matched), level1, start_s=start, end_s=end)
 
-    return Method("vidprint-compare", fn, "both", "vidprint.matching.compare defaults", locates=True)
+    return Method("vidprint-compare", fn, "both", "vidprint.matching.compare defaults (a decision: 1 = matched)",
+                  locates=True)
 
 
 INDEX_METHOD = "index"
