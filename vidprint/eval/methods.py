@@ -18,6 +18,7 @@ from typing import Callable
 
 import vidprint.tmk as S
 import vidprint.vpdq as V
+import vidprint.matching as M
 from vidprint.pipeline import Fingerprint
 from vidprint.tmk import compact as C
 from vidprint.tmk.mirror import compact_score_oriented, mirror_tmk
@@ -159,9 +160,10 @@ class ShortEvidence:
     docs/evaluation.md (0 of 60,062 unrelated pairs flagged on that run; the margins are small).
     """
 
-    min_seconds: float = 5.0
-    level2: float = 0.9
-    max_mean_distance: float = 16.0
+    # the product's defaults (vidprint.matching.Thresholds); other values for the trade-off sweeps
+    min_seconds: float = M.DEFAULT_THRESHOLDS.short_evidence_s
+    level2: float = M.DEFAULT_THRESHOLDS.short_compact_level2
+    max_mean_distance: float = M.DEFAULT_THRESHOLDS.short_align_mean_distance
 
     def whole_ok(self, level2: float, duration_s: float) -> bool:
         """Whole-video evidence that passed the usual thresholds: does it also pass this rule?"""
@@ -209,16 +211,11 @@ def _policy_short(q, c, rule: ShortEvidence = SHORT_EVIDENCE) -> PairScore:
     return PairScore(float(best is not None), best is not None, whole.level1, start, end)
 
 
-def _combined_method() -> Method | None:
-    """vidprint's combined verdict (:func:`vidprint.matching.compare`), when that module exists."""
-    try:
-        from vidprint import matching  # noqa: PLC0415 - optional, being written in parallel
-        compare = matching.compare
-    except (ImportError, AttributeError):
-        return None
+def _combined_method() -> Method:
+    """vidprint's combined verdict (:func:`vidprint.matching.compare`)."""
 
     def fn(q: Fingerprint, c: Fingerprint) -> PairScore:
-        cmp = compare(_fp(q), _fp(c))
+        cmp = M.compare(_fp(q), _fp(c))
         whole = getattr(cmp, "whole", None)
         clip = getattr(cmp, "clip", None)
         # a decision (1 = matched), as the index method: the verdict combines scores of different
@@ -293,7 +290,7 @@ def all_methods(flip: bool = True, compare: bool = False) -> dict[str, Method]:
                      "vidprint.index query at vidprint.matching.Thresholds defaults (whole or clip)",
                      locates=True))
     # "tmk-compact-zoom" (docs/eval-views.md): the query's compact descriptor against the original's
-    # plain, centre-90% and centre-80% views (vidprint.tmk.views: a 20% crop shows what the
+    # plain and centred zoom views (vidprint.tmk.views.DEFAULT_ZOOMS: a 20% crop shows what the
     # centre-80% view shows); the best level 2 among views whose level 1 passes. The views come from
     # the original's Fingerprint.compact_views, or for a fingerprint cached before they existed, from
     # its file (one decoding pass per original and call of all_methods); else the plain score.
@@ -321,8 +318,7 @@ def all_methods(flip: bool = True, compare: bool = False) -> dict[str, Method]:
         return best
 
     ms.append(Method("tmk-compact-zoom", _compact_zoom, "tmk",
-                     "compact thresholds, best of the original's plain / centre-90% / centre-80% views"))
-    comb = _combined_method() if compare else None
-    if comb is not None:
-        ms.append(comb)
+                     "compact thresholds, best of the original's plain and centred zoom views"))
+    if compare:
+        ms.append(_combined_method())
     return {m.name: m for m in ms}
