@@ -133,3 +133,84 @@ def test_index_searches_the_query_content_area(tmp_path, videos):
             assert set(got) == {"orig"}
             assert got["orig"].clip == compare(videos[name], videos["orig"]).clip
             assert not ix.query(videos[name], whole=False, thresholds=Thresholds(bars=False))
+
+
+# -- the compared side's content areas: a stored video that had bars ------------------------------
+
+@pytest.mark.parametrize("query", ["orig", "pillarbox"])
+def test_compare_aligns_the_compared_content_area(videos, query):
+    """A video stored *with* bars is found by a copy without them (bars cut off) and by a copy with
+    other bars: the query's content areas (its frames where it has none) against the stored ones."""
+    q, c = videos[query], videos["letterbox"]
+    assert c.vpdq_content is not None
+    # the stored hashes as they are do not match
+    plain = clip_evidence(q.vpdq, c.vpdq, content=q.vpdq_content)
+    assert not plain.matched
+    clip = compare(q, c).clip
+    assert clip.matched
+    best = max(clip.segments, key=lambda s: s.matched_frames)
+    assert best.transform == CONTENT_VARIANT and abs(best.compared_start_s - best.query_start_s) < 0.5
+    assert clip == clip_evidence(q.vpdq, c.vpdq, content=q.vpdq_content, compared_content=c.vpdq_content)
+    assert not compare(q, c, Thresholds(bars=False)).clip.matched
+    assert not compare(videos["other"], c).clip.matched
+
+
+def test_a_stretch_found_twice_is_reported_once(videos):
+    # the letterboxed copy against itself: the plain frames and the content areas both align the
+    # whole clip; one segment is reported (the plain one: the same frames, found first)
+    fp = videos["letterbox"]
+    clip = compare(fp, fp).clip
+    assert clip.matched and len(clip.segments) == 1 and clip.segments[0].transform == "orig"
+
+
+def test_clip_evidence_validates_compared_content(videos):
+    q, c = videos["orig"], videos["letterbox"]
+    cut = vidprint.vpdq.VPDQHash(c.vpdq_content.words[:3], c.vpdq_content.quality[:3],
+                                 c.vpdq_content.frame_numbers[:3], c.vpdq_content.timestamps[:3])
+    with pytest.raises(InvalidArgumentError, match="compared_content"):
+        clip_evidence(q.vpdq, c.vpdq, compared_content=cut)
+
+
+def test_index_stores_and_searches_content_areas(tmp_path, videos):
+    with Index.create(tmp_path / "ix") as ix:
+        ix.add(videos["letterbox"], id="boxed")
+        ix.add(videos["other"], id="other")
+        e = ix.get("boxed")
+        assert e.vpdq_content is not None and e.vpdq_content.words.tolist() == videos["letterbox"].vpdq_content.words.tolist()
+        assert np.array_equal(e.vpdq_content.timestamps, e.vpdq.timestamps)
+        assert ix.get("other").vpdq_content is None
+        for name in ("orig", "pillarbox"):
+            got = {m.id: m for m in ix.query(videos[name], whole=False)}
+            assert set(got) == {"boxed"}
+            assert got["boxed"].clip == compare(videos[name], videos["letterbox"]).clip
+            assert not ix.query(videos[name], whole=False, thresholds=Thresholds(bars=False))
+        ix.compact()  # rewritten into one new segment: kept
+        assert ix.get("boxed").vpdq_content == e.vpdq_content
+        assert {m.id for m in ix.query(videos["orig"], whole=False)} == {"boxed"}
+
+
+def test_index_segment_without_content_hashes_reads(tmp_path, videos, monkeypatch):
+    """A segment written before the /vpdq_content group existed reads as holding none; a damaged
+    group is refused, naming the segment and the reason."""
+    from vidprint.errors import IndexStoreError
+    from vidprint.index import segment
+
+    real = segment._vpdq_content_arrays
+    monkeypatch.setattr(segment, "_vpdq_content_arrays", lambda records: {})
+    with Index.create(tmp_path / "old") as ix:
+        ix.add(videos["letterbox"], id="boxed")
+    with Index.open(tmp_path / "old") as ix:
+        assert ix.get("boxed").vpdq_content is None and ix.get("boxed").vpdq is not None
+        assert not ix.query(videos["orig"], whole=False)  # nothing to align the content areas with
+
+    def one_frame_short(records):
+        a = dict(real(records))
+        a["vpdq_content/offsets"] = a["vpdq_content/offsets"] - np.r_[0, np.ones(len(a["vpdq_content/offsets"]) - 1, np.int64)]
+        a["vpdq_content/words"], a["vpdq_content/quality"] = a["vpdq_content/words"][:-1], a["vpdq_content/quality"][:-1]
+        return a
+
+    monkeypatch.setattr(segment, "_vpdq_content_arrays", one_frame_short)
+    with pytest.raises(IndexStoreError, match="vpdq_content") as info:
+        with Index.create(tmp_path / "bad") as ix:
+            ix.add(videos["letterbox"], id="boxed")
+    assert "seg-" in str(info.value)

@@ -215,7 +215,9 @@ def whole_evidence(a: Fingerprint | Any, b: Fingerprint | Any,
     ``thresholds.bars`` and the compact profile, the content-area descriptors of both sides are
     scored too (``view="content-area"``; skipped when both equal their whole-frame descriptors, as
     for videos without bars: the scores would be the same). A matching view and orientation wins over
-    one that does not, then the higher level 2 (the whole frame, as is, on ties).
+    one that does not, then the higher level 2 (the whole frame, as is, on ties). With the compact
+    profile, level 2 is computed only for the views and orientations whose level 1 passes (the
+    whole frame as is when none does, so a non-match still reports both scores of the frame).
     """
     (ca, xa, ra), (cb, xb, rb) = _tmk_parts(a), _tmk_parts(b)
     view_note = None
@@ -241,17 +243,24 @@ def whole_evidence(a: Fingerprint | Any, b: Fingerprint | Any,
         profile, t1, t2, short = "reference", thresholds.reference_level1, thresholds.reference_level2, False
     else:
         return None
+    pairs = [(view, transform, first0 if transform == "identity" else mirror(first0, "flipx"), second)
+             for view, first0, second in views
+             for transform in (("identity", "flipx") if thresholds.mirror else ("identity",))]
+    if profile == "compact":
+        # Level 2 is the costly score (a warp search; ~2 ms a pair) and cannot make up for a level 1
+        # under its threshold: it is computed only where level 1 passes or, when none does, for the
+        # whole frame as is (the evidence a non-match reports). The verdict is the same as scoring
+        # every pair; an index candidate passes level 1 in one or two of up to 14 pairs.
+        pairs = [x for x in pairs if _tmk.compact_level1(x[2], x[3]) >= t1] or pairs[:1]
     best = None
-    for view, first0, second in views:
-        for transform in ("identity", "flipx") if thresholds.mirror else ("identity",):
-            first = first0 if transform == "identity" else mirror(first0, "flipx")
-            s = score(first, second)
-            l1, l2 = float(s.level1), float(s.level2)
-            note = score_problem(l1, l2)  # the range check tmk.is_match applies, for both profiles
-            ev = WholeEvidence(profile, l1, l2, t1, t2, note is None and l1 >= t1 and l2 >= t2, transform, note,
-                               view, view_note, short)
-            if best is None or (ev.matched, _finite_or(ev.level2)) > (best.matched, _finite_or(best.level2)):
-                best = ev
+    for view, transform, first, second in pairs:
+        s = score(first, second)
+        l1, l2 = float(s.level1), float(s.level2)
+        note = score_problem(l1, l2)  # the range check tmk.is_match applies, for both profiles
+        ev = WholeEvidence(profile, l1, l2, t1, t2, note is None and l1 >= t1 and l2 >= t2, transform, note,
+                           view, view_note, short)
+        if best is None or (ev.matched, _finite_or(ev.level2)) > (best.matched, _finite_or(best.level2)):
+            best = ev
     return best
 
 
@@ -279,25 +288,38 @@ def _is_short(ca: CompactDescriptor, cb: CompactDescriptor, thresholds: Threshol
 
 def clip_evidence(query: VPDQHash, compared: VPDQHash, thresholds: Thresholds = DEFAULT_THRESHOLDS, *,
                   dihedral: Mapping[str, np.ndarray] | None = None,
-                  content: VPDQHash | None = None) -> ClipEvidence:
+                  content: VPDQHash | None = None,
+                  compared_content: VPDQHash | None = None) -> ClipEvidence:
     """vPDQ evidence that ``query`` (or one of its ``dihedral`` variants) appears inside ``compared``.
 
-    ``content``: the query's content-area hashes (``Fingerprint.vpdq_content``: letterbox /
-    pillarbox bars cut, same frames as ``query``); with ``Thresholds.bars`` they are aligned too, as
-    the variant named "content", and held to the same rules as the plain hashes.
+    ``content`` / ``compared_content``: each side's content-area hashes (``Fingerprint.vpdq_content``:
+    letterbox / pillarbox bars cut, same frames as ``query`` / ``compared``; None where the video had
+    no bars). With ``Thresholds.bars`` the query's content areas are aligned against ``compared`` as
+    the variant named "content", and, where the compared video had bars, the query's content areas
+    (its frames where it had none) against the compared video's, also named "content": a copy
+    with other bars than the original, or with the original's bars cut off, is found either way.
+    Both are held to the same rules as the plain hashes; a stretch found more than once is reported
+    once (:func:`vidprint.vpdq.merge_segments`).
     """
     variants = dict(dihedral or {})
     if content is not None and thresholds.bars:
         if len(content) != len(query):
             raise InvalidArgumentError("content", f"{len(content)} content-area hashes for {len(query)} query frames")
         variants[CONTENT_VARIANT] = content.words
+    if compared_content is not None and len(compared_content) != len(compared):
+        raise InvalidArgumentError("compared_content", f"{len(compared_content)} content-area hashes for "
+                                                       f"{len(compared)} compared frames")
     m = _vpdq.match(query, compared, thresholds.vpdq_distance, thresholds.vpdq_quality)
-    found = _vpdq.align(
-        query, compared, thresholds.vpdq_distance, thresholds.vpdq_quality,
-        min_frames=thresholds.align_min_frames, min_score=thresholds.align_min_score,
-        min_density=thresholds.align_min_density, min_specificity=thresholds.align_min_specificity,
-        specificity_margin=thresholds.align_specificity_margin, min_specific_s=thresholds.align_min_specific_s,
-        dihedral=variants or None)
+    params = dict(min_frames=thresholds.align_min_frames, min_score=thresholds.align_min_score,
+                  min_density=thresholds.align_min_density, min_specificity=thresholds.align_min_specificity,
+                  specificity_margin=thresholds.align_specificity_margin,
+                  min_specific_s=thresholds.align_min_specific_s)
+    found = _vpdq.align(query, compared, thresholds.vpdq_distance, thresholds.vpdq_quality,
+                        dihedral=variants or None, **params)
+    if compared_content is not None and thresholds.bars:
+        areas = _vpdq.align(content if content is not None else query, compared_content,
+                            thresholds.vpdq_distance, thresholds.vpdq_quality, **params)
+        found = _vpdq.merge_segments(found, [dataclasses.replace(s, transform=CONTENT_VARIANT) for s in areas])
     # Short segments count only when near-identical (Thresholds.short_evidence_s). The bar was
     # calibrated with both sides hashed every frame and on the frames as they are: against sparse
     # hashes (an archive at 1 hash/s) a true copy's frames are up to half an interval apart, and a
@@ -329,8 +351,8 @@ def compare(a: Any, b: Any, thresholds: Thresholds | None = None) -> Comparison:
     clip = None
     if va is not None and vb is not None:
         dihedral = a.vpdq_dihedral if isinstance(a, Fingerprint) else None
-        content = a.vpdq_content if isinstance(a, Fingerprint) else None
-        clip = clip_evidence(va, vb, t, dihedral=dihedral, content=content)
+        clip = clip_evidence(va, vb, t, dihedral=dihedral, content=_vpdq_content_part(a),
+                             compared_content=_vpdq_content_part(b))
     if whole is None and clip is None:
         raise InvalidArgumentError("a, b", "nothing comparable: the two sides share no kind of fingerprint "
                                            "(TMK reference, TMK compact or vPDQ)")
@@ -432,6 +454,11 @@ def _level1_passes(first: CompactDescriptor, second: CompactDescriptor, threshol
 def _views_part(x: Any) -> Mapping[str, CompactDescriptor] | None:
     """``compact_views`` of a fingerprint or an object with that attribute (an index entry), else None."""
     return getattr(x, "compact_views", None) if not isinstance(x, (CompactDescriptor, TMKDescriptor)) else None
+
+
+def _vpdq_content_part(x: Any) -> VPDQHash | None:
+    """``vpdq_content`` of a fingerprint or an index entry (None for a video without bars), else None."""
+    return getattr(x, "vpdq_content", None) if not isinstance(x, VPDQHash) else None
 
 
 def _vpdq_part(x: Any) -> VPDQHash | None:

@@ -45,6 +45,17 @@ and additive in the same way; ``V`` rows, sorted by entry row then view:
     /views/{data,offsets,crc}      their CompactDescriptor.to_bytes()
 
 An entry without rows there has no view descriptors (added from a fingerprint without them).
+
+The ``/vpdq_content`` group (content-area frame hashes, ``Fingerprint.vpdq_content``: letterbox /
+pillarbox bars cut) is optional and additive in the same way; it holds only the entries whose video
+had bars (``K`` of them, ``G`` frames), frame for frame with their ``/vpdq`` rows:
+
+    /vpdq_content/entry    int32[K]  entry row (a vPDQ entry; increasing)
+    /vpdq_content/offsets  int64[K+1]  frame range of each; each range as long as the entry's /vpdq one
+    /vpdq_content/words    uint64[G, 4]  PDQ hashes of the content areas (a frame without bars: its own)
+    /vpdq_content/quality  uint8[G]
+
+Timestamps, frame numbers and the per-entry metadata are the entry's ``/vpdq`` ones.
 """
 from __future__ import annotations
 
@@ -52,7 +63,7 @@ import hashlib
 import json
 import os
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -87,6 +98,9 @@ class Record:
     compact_content: CompactDescriptor | None = None
     #: The zoom views (``Fingerprint.compact_views``); only :data:`INDEX_VIEWS` are stored.
     compact_views: Mapping[str, CompactDescriptor] | None = None
+    #: Content-area frame hashes (``Fingerprint.vpdq_content``), frame for frame with ``vpdq``; None
+    #: when the video had no bars (or was added without them).
+    vpdq_content: VPDQHash | None = None
 
 
 # ------------------------------------------------------------------------------------------------
@@ -149,7 +163,25 @@ def build_arrays(records: Sequence[Record]) -> dict[str, np.ndarray]:
     out["vpdq/frame_numbers"] = cat([v.frame_numbers for v in vs], np.int32, (0,))
     out["vpdq/meta/data"], out["vpdq/meta/offsets"], out["vpdq/meta/crc"] = _blob([_vpdq_meta(v) for v in vs])
     out.update(_view_arrays(records))
+    out.update(_vpdq_content_arrays(records))
     return out
+
+
+def _vpdq_content_arrays(records: Sequence[Record]) -> dict[str, np.ndarray]:
+    """The ``/vpdq_content`` datasets of ``records`` (module docstring)."""
+    rows = [i for i, r in enumerate(records) if r.vpdq is not None and r.vpdq_content is not None]
+    for i in rows:
+        if len(records[i].vpdq_content) != len(records[i].vpdq):
+            raise ValueError(f"entry {records[i].id!r}: {len(records[i].vpdq_content)} content-area frame hashes "
+                             f"for {len(records[i].vpdq)} frames")
+    vs = [records[i].vpdq_content for i in rows]
+    off = np.zeros(len(vs) + 1, dtype=np.int64)
+    off[1:] = np.cumsum([len(v) for v in vs]) if vs else []
+    return {"vpdq_content/entry": np.array(rows, dtype=np.int32), "vpdq_content/offsets": off,
+            "vpdq_content/words": (np.concatenate([v.words for v in vs]).astype(np.uint64) if vs
+                                   else np.zeros((0, 4), np.uint64)).reshape(-1, 4),
+            "vpdq_content/quality": (np.concatenate([np.clip(v.quality, 0, 255) for v in vs]).astype(np.uint8)
+                                     if vs else np.zeros(0, np.uint8))}
 
 
 # -- views of the compact descriptor (vidprint.tmk.views) ------------------------------------------
@@ -346,10 +378,13 @@ class SegmentReader:
             raise IndexStoreError(src, f"segment holds {frames} frame hashes, the manifest records {self.record.frames}")
         self._check_blob(src, a, "vpdq/meta", m)
         self._load_views(src, a, n)
+        self._load_vpdq_content(src, a)
         self.arrays = a
         # frame -> entry row, for the range search merge
         counts = np.diff(off)
         self.frame_entry = np.repeat(a["vpdq/entry"], counts).astype(np.int32)
+        self.content_frame_entry = np.repeat(a["vpdq_content/entry"],
+                                             np.diff(a["vpdq_content/offsets"])).astype(np.int32)
 
     def _check_blob(self, src: str, a: dict[str, np.ndarray], kind: str, m: int) -> None:
         off = a[f"{kind}/offsets"]
@@ -427,6 +462,49 @@ class SegmentReader:
                        or not has_compact[e].all()):
             raise IndexStoreError(src, "/views rows out of range, unsorted, repeated or not compact entries")
         self.views_nsq = np.einsum("ij,ij->i", a["views/level1"].astype(np.int32), a["views/level1"].astype(np.int32))
+
+    def _load_vpdq_content(self, src: str, a: dict[str, np.ndarray]) -> None:
+        """Read and check the optional ``/vpdq_content`` group into ``a`` (empty when absent)."""
+        spec = {"vpdq_content/entry": (np.int32, None), "vpdq_content/offsets": (np.int64, None),
+                "vpdq_content/words": (np.uint64, 4), "vpdq_content/quality": (np.uint8, None)}
+        if "vpdq_content" not in self._h5:
+            a.update({"vpdq_content/entry": np.zeros(0, np.int32), "vpdq_content/offsets": np.zeros(1, np.int64),
+                      "vpdq_content/words": np.zeros((0, 4), np.uint64), "vpdq_content/quality": np.zeros(0, np.uint8)})
+            return
+        for key, (dt, dim) in spec.items():
+            ds = self._h5.get(key)
+            if ds is None or ds.dtype != np.dtype(dt) or ds.ndim != (1 if dim is None else 2) or \
+                    (dim is not None and ds.shape[1] != dim):
+                raise IndexStoreError(src, f"dataset /{key} is missing or has the wrong dtype or shape")
+            arr = ds[()] if ds.size else np.zeros(ds.shape, dtype=dt)
+            want = self.record.datasets.get(key)
+            if want is None or array_digest(arr) != want:
+                raise IndexStoreError(src, f"dataset /{key} checksum differs from the manifest (damaged file)")
+            a[key] = arr
+        e, off, frames = a["vpdq_content/entry"], a["vpdq_content/offsets"], a["vpdq_content/words"].shape[0]
+        if off.size != e.size + 1 or off[0] != 0 or off[-1] != frames or np.any(np.diff(off) < 0) \
+                or a["vpdq_content/quality"].shape[0] != frames:
+            raise IndexStoreError(src, "/vpdq_content/offsets do not partition its frames")
+        # each a vPDQ entry, in order, with as many content-area hashes as frames
+        k = np.searchsorted(a["vpdq/entry"], e)
+        ok = k < a["vpdq/entry"].size
+        ok[ok] = a["vpdq/entry"][k[ok]] == e[ok]
+        if not ok.all() or np.any(np.diff(e) <= 0):
+            raise IndexStoreError(src, "/vpdq_content rows out of range, unsorted or not vPDQ entries")
+        if not np.array_equal(np.diff(off), np.diff(a["vpdq/offsets"])[k]):
+            raise IndexStoreError(src, "/vpdq_content frame counts differ from the entries' /vpdq ones")
+
+    def vpdq_content(self, k: int, row: int, source: str | None = None) -> VPDQHash | None:
+        """The content-area frame hashes of entry ``row``, whose vPDQ row is ``k``, or None (no bars)."""
+        a = self.arrays
+        e = a["vpdq_content/entry"]
+        j = int(np.searchsorted(e, row))
+        if j == e.size or e[j] != row:
+            return None
+        plain = self.vpdq(k, source)
+        lo, hi = int(a["vpdq_content/offsets"][j]), int(a["vpdq_content/offsets"][j + 1])
+        return replace(plain, words=a["vpdq_content/words"][lo:hi],
+                       quality=a["vpdq_content/quality"][lo:hi].astype(np.int32))
 
     def views(self, row: int) -> dict[str, CompactDescriptor] | None:
         """The stored view descriptors of entry ``row`` (``{"c95": ..., "c90": ..., "c80": ...}``), or None

@@ -43,7 +43,10 @@ class Entry:
     when the entry was added without one (older fingerprints, imported hash lists).
 
     ``compact_views``: the stored zoom views (``{"c95": ..., "c90": ..., "c80": ...}``, ``Fingerprint.compact_views``
-    restricted to :data:`vidprint.index.segment.INDEX_VIEWS`), None when added without them."""
+    restricted to :data:`vidprint.index.segment.INDEX_VIEWS`), None when added without them.
+
+    ``vpdq_content``: the content-area frame hashes (``Fingerprint.vpdq_content``, frame for frame with
+    ``vpdq``), None when the video had no bars or was added without them."""
 
     id: str
     metadata: dict[str, Any]
@@ -53,6 +56,7 @@ class Entry:
     vpdq_dihedral: dict[str, np.ndarray] | None = None
     compact_content: CompactDescriptor | None = None
     compact_views: Mapping[str, CompactDescriptor] | None = None
+    vpdq_content: VPDQHash | None = None
 
     @property
     def tmk(self) -> TMKDescriptor | None:  # Fingerprint's name for the reference descriptor
@@ -66,6 +70,7 @@ class _Seg:
     reader: SegmentReader
     alive: np.ndarray  # bool[N]
     table: HashTable | None = None  # built on first clip query
+    content_table: HashTable | None = None  # of /vpdq_content, built on first clip query with th.bars
     compact_alive: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     tmk_alive: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     compact_nsq: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int32))  # squared norms of level 1
@@ -90,6 +95,7 @@ def _as_record(item: Any, default_id: str | None = None, metadata: dict | None =
     content = getattr(item, "compact_content", None) if compact is not None else None
     tmk = getattr(item, "reference", None) if isinstance(item, Entry) else getattr(item, "tmk", None)
     vpdq = getattr(item, "vpdq", None)
+    vpdq_content = getattr(item, "vpdq_content", None) if vpdq is not None else None
     if compact is None and tmk is None and vpdq is None:
         raise InvalidArgumentError("fingerprint", f"{type(item).__name__} has no compact, reference TMK or vPDQ hashes")
     rid = default_id if default_id is not None else (item.id if isinstance(item, Entry) else getattr(item, "content_id", None))
@@ -110,8 +116,12 @@ def _as_record(item: Any, default_id: str | None = None, metadata: dict | None =
     meta.update(metadata or {})
     if vpdq is not None and vpdq.source is not None:
         vpdq = replace(vpdq, source=None)  # VPDQHash.source is often a path
+    if vpdq_content is not None and len(vpdq_content) != len(vpdq):
+        raise InvalidArgumentError("fingerprint", f"{len(vpdq_content)} content-area frame hashes for "
+                                                  f"{len(vpdq)} vPDQ frames")
     return Record(str(rid), meta, compact, tmk, vpdq, content,
-                  compact_views=getattr(item, "compact_views", None) if compact is not None else None)
+                  compact_views=getattr(item, "compact_views", None) if compact is not None else None,
+                  vpdq_content=vpdq_content)
 
 
 class Index:
@@ -261,7 +271,7 @@ class Index:
                 alive[seg_map.pop(rid) & _MASK] = False
             live.update(seg_map)
             old = old_segs.get(r.record.file)
-            s = _Seg(r, alive, old.table if old else None)
+            s = _Seg(r, alive, old.table if old else None, old.content_table if old else None)
             s.compact_nsq = old.compact_nsq if old else prefilter.norms_sq(r.arrays["compact/level1"])
             s.compact_alive = alive[r.arrays["compact/entry"]]
             s.content_nsq = old.content_nsq if old else prefilter.norms_sq(r.arrays["content/level1"])
@@ -325,8 +335,10 @@ class Index:
             if k is not None:
                 got[kind] = getattr(r, kind)(k)
         content = self._content(s, row, got["compact"]) if "compact" in kinds else None
+        vk = s.kind_row("vpdq", row) if got["vpdq"] is not None else None
         return Entry(r.ids[row], r.metadata(row), got["compact"], got["tmk"], got["vpdq"], compact_content=content,
-                     compact_views=r.views(row) if got["compact"] is not None else None)
+                     compact_views=r.views(row) if got["compact"] is not None else None,
+                     vpdq_content=r.vpdq_content(vk, row) if vk is not None else None)
 
     @staticmethod
     def _content(s: _Seg, row: int, compact: CompactDescriptor | None) -> CompactDescriptor | None:
@@ -419,7 +431,8 @@ class Index:
                 content = base.compact_content if base.compact is not None else e.compact_content
                 e = Entry(e.id, {**e.metadata, **base.metadata}, base.compact or e.compact,
                           base.reference or e.reference, base.vpdq or e.vpdq, compact_content=content,
-                          compact_views=base.compact_views if base.compact is not None else e.compact_views)
+                          compact_views=base.compact_views if base.compact is not None else e.compact_views,
+                          vpdq_content=base.vpdq_content if base.vpdq is not None else e.vpdq_content)
             merged[e.id] = e
         replaced = [i for i in merged if i in self._live]
         records = [_as_record(e) for e in merged.values()]
@@ -453,7 +466,7 @@ class Index:
             si, row = divmod(code, 1 << _SHIFT)
             e = self._entry(si, row)
             records.append(Record(rid, e.metadata, e.compact, e.reference, e.vpdq, e.compact_content,
-                                  compact_views=e.compact_views))
+                                  compact_views=e.compact_views, vpdq_content=e.vpdq_content))
         self._commit(records, drop_all=True)
         for name in old:
             try:
@@ -482,8 +495,10 @@ class Index:
         over every indexed frame hash, then alignment of each candidate video. ``dihedral``: also search
         ``fp.vpdq_dihedral`` variants; the match's segments name the transform. With
         ``thresholds.bars`` the query's content-area hashes (``fp.vpdq_content``, letterbox /
-        pillarbox bars cut) are searched and aligned too (segment transform "content"). Returns
-        matches sorted by score, best first.
+        pillarbox bars cut) are searched and aligned too, and so are the stored videos' content-area
+        hashes (a stored video that had bars: the query's content areas, or its frames where it had
+        none, against them), both as segment transform "content". Returns matches sorted by score,
+        best first.
         """
         self._check_open()
         th = thresholds or Thresholds()
@@ -615,26 +630,33 @@ class Index:
         self._check_open()
         for s in self._segs:
             self._table(s)
+            self._table(s, content=True)
 
     @staticmethod
-    def _table(s: _Seg) -> HashTable:
+    def _table(s: _Seg, content: bool = False) -> HashTable:
+        a = s.reader.arrays
+        if content:
+            if s.content_table is None:
+                s.content_table = HashTable(a["vpdq_content/words"], a["vpdq_content/quality"])
+            return s.content_table
         if s.table is None:
-            a = s.reader.arrays
             s.table = HashTable(a["vpdq/words"], a["vpdq/quality"])
         return s.table
 
-    def clip_candidates(self, words: np.ndarray, th: Thresholds) -> dict[tuple[int, int], int]:
+    def clip_candidates(self, words: np.ndarray, th: Thresholds, *, content: bool = False) -> dict[tuple[int, int], int]:
         """(segment, entry row) -> number of pairs, for every live entry with at least one frame hash
-        within ``th.vpdq_distance`` of a row of ``words`` (both quality-filtered by the caller / here)."""
+        within ``th.vpdq_distance`` of a row of ``words`` (both quality-filtered by the caller / here).
+        ``content``: search the stored content-area frame hashes (entries with bars) instead."""
         out: dict[tuple[int, int], int] = defaultdict(int)
+        group = "vpdq_content" if content else "vpdq"
         for si, s in enumerate(self._segs):
             a = s.reader.arrays
-            if a["vpdq/words"].shape[0] == 0:
+            if a[f"{group}/words"].shape[0] == 0:
                 continue
-            qi, cj, _ = self._table(s).search(words, th.vpdq_distance, th.vpdq_quality)
+            qi, cj, _ = self._table(s, content).search(words, th.vpdq_distance, th.vpdq_quality)
             if qi.size == 0:
                 continue
-            rows = s.reader.frame_entry[cj]
+            rows = (s.reader.content_frame_entry if content else s.reader.frame_entry)[cj]
             rows = rows[s.alive[rows]]
             u, c = np.unique(rows, return_counts=True)
             for r, n in zip(u.tolist(), c.tolist()):
@@ -660,12 +682,18 @@ class Index:
         for w in variants.values():
             for key, n in self.clip_candidates(np.ascontiguousarray(w[qmask]), th).items():
                 cand[key] += n
+        if th.bars:  # the stored videos' content areas, against the query's (its frames where it has none)
+            w = (content if content is not None else q).words
+            for key, n in self.clip_candidates(np.ascontiguousarray(w[qmask]), th, content=True).items():
+                cand[key] += n
         dv = {k: v for k, v in variants.items() if k not in ("orig", CONTENT_VARIANT)} or None
         out = {}
         for (si, row) in cand:
             s = self._segs[si]
-            compared = s.reader.vpdq(s.kind_row("vpdq", row))
-            out[(si, row)] = clip_evidence(q, compared, th, dihedral=dv, content=content)
+            k = s.kind_row("vpdq", row)
+            compared = s.reader.vpdq(k)
+            out[(si, row)] = clip_evidence(q, compared, th, dihedral=dv, content=content,
+                                           compared_content=s.reader.vpdq_content(k, row) if th.bars else None)
         return out
 
 

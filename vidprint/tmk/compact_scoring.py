@@ -103,19 +103,18 @@ def _products(fa: np.ndarray, fb: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
     k = fa.shape[0]
     r = np.concatenate([fa.real, fa.imag, fb.real, fb.imag])
     m = r @ r.T
-    pos = np.arange(k + 1, 2 * k + 1)
-    neg = np.arange(k - 1, -1, -1)
     out = []
     for x, y in ((0, 2), (0, 0), (2, 2)):
         rr, ri = m[x * k:(x + 1) * k, y * k:(y + 1) * k], m[x * k:(x + 1) * k, (y + 1) * k:(y + 2) * k]
         ir, ii = m[(x + 1) * k:(x + 2) * k, y * k:(y + 1) * k], m[(x + 1) * k:(x + 2) * k, (y + 1) * k:(y + 2) * k]
         pc = (rr + ii) + 1j * (ir - ri)  # F_j . conj(F_k)
         pp = (rr - ii) + 1j * (ir + ri)  # F_j . F_k
+        # rows / columns k+1.. hold j = 1..K, rows / columns k-1..0 hold j = -1..-K (slices, reversed)
         p = np.zeros((2 * k + 1, 2 * k + 1), dtype=np.complex128)
-        p[np.ix_(pos, pos)] = pc
-        p[np.ix_(pos, neg)] = pp
-        p[np.ix_(neg, pos)] = np.conj(pp)
-        p[np.ix_(neg, neg)] = np.conj(pc)
+        p[k + 1:, k + 1:] = pc
+        p[k + 1:, k - 1::-1] = pp
+        p[k - 1::-1, k + 1:] = np.conj(pp)
+        p[k - 1::-1, k - 1::-1] = np.conj(pc)
         out.append(p)
     return out[0], out[1], out[2]
 
@@ -139,20 +138,36 @@ def _one_direction(p: np.ndarray, h: np.ndarray, ebb: float, k_max: int
     a, e, em, jbin, mbin, b, allowed = _warp_tables(k_max)
     if ebb <= 0:
         return 0.0, 0.0, 1.0
-    x = np.zeros((2, a.size, SHIFT_GRID), dtype=np.complex128)
-    x[0][:, jbin] = (e * p[None]).sum(axis=2)  # coefficient of exp(2 pi i j b), per scale
-    x[1][:, mbin] = em * h[None, :]  # warped energy of A
-    y = np.fft.ifft(x, axis=-1).real * SHIFT_GRID
+    xj = np.einsum("sjk,jk->sj", e, p, optimize=True)  # coefficient of exp(2 pi i j b) per scale, j = -K..K
+    xm = em * h[None, :]  # warped energy of A, m = -2K..2K
+    # Only the real part of the inverse DFT over the shift grid is needed: it is the inverse real
+    # DFT of the Hermitian part z_n = (x_n + conj(x_-n)) / 2, n = 0..N/2 (half the work of ifft).
+    z = np.zeros((2, a.size, SHIFT_GRID // 2 + 1), dtype=np.complex128)
+    z[0, :, :k_max + 1] = 0.5 * (xj[:, k_max:] + np.conj(xj[:, k_max::-1]))
+    z[1, :, :2 * k_max + 1] = 0.5 * (xm[:, 2 * k_max:] + np.conj(xm[:, 2 * k_max::-1]))
+    cols, ok_cols = _allowed_columns(k_max)
+    y = np.fft.irfft(z, n=SHIFT_GRID, axis=-1)[:, :, cols] * SHIFT_GRID
     num, den = y[0], y[1]
-    ok = allowed & (den > 1e-12 * ebb)
+    ok = ok_cols & (den > 1e-12 * ebb)
     cos = np.full(num.shape, -np.inf)
     cos[ok] = num[ok] / np.sqrt(den[ok] * ebb)
-    flat = int(np.argmax(cos))
-    si, bi = divmod(flat, SHIFT_GRID)
-    best = float(cos[si, bi])
+    flat = int(np.argmax(cos))  # first maximum in (scale, shift bin) order, as over the whole grid
+    si, ci = divmod(flat, cols.size)
+    best = float(cos[si, ci])
     if not np.isfinite(best):
         return 0.0, 0.0, 1.0
-    return min(best, 1.0), float(b[bi]), float(a[si])
+    return min(best, 1.0), float(b[cols[ci]]), float(a[si])
+
+
+@lru_cache(maxsize=8)
+def _allowed_columns(k_max: int) -> tuple[np.ndarray, np.ndarray]:
+    """The shift bins some scale allows (int64[C], increasing) and the allowed mask on them
+    (bool[S, C]): the warp search scores only these columns of the grid."""
+    allowed = _warp_tables(k_max)[-1]
+    cols = np.flatnonzero(allowed.any(axis=0))
+    mask = np.ascontiguousarray(allowed[:, cols])
+    cols.flags.writeable = mask.flags.writeable = False
+    return cols, mask
 
 
 def compact_level2_detail(a: CompactDescriptor, b: CompactDescriptor) -> tuple[float, float, float]:

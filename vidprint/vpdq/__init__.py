@@ -8,7 +8,7 @@ MatchResult(query_pct=100.0, compared_pct=91.6, ...)
 >>> vpdq.align(clip, vh)                             # doctest: +SKIP
 [Segment(query_start_s=0.0, query_end_s=9.97, compared_start_s=4.0, ...)]
 """
-from vidprint.vpdq.align import Segment, align
+from vidprint.vpdq.align import Segment, align, merge_segments
 from vidprint.vpdq.features import VPDQFeature, VPDQHash, prune
 from vidprint.vpdq.match import (
     CPP_BRUTE_RULE,
@@ -51,6 +51,7 @@ __all__ = [
     "VPDQFeature",
     "VPDQHash",
     "align",
+    "merge_segments",
     "find_pairs",
     "pair_finder",
     "from_signal_str",

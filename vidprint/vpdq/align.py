@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -446,5 +446,13 @@ def align(
     segs: list[Segment] = []
     for name, w in variants.items():
         segs.extend(_align_one(np.ascontiguousarray(w[qmask]), q_t, finder, c_t, p, name))
-    segs = _dedupe(segs)
+    return merge_segments(segs)
+
+
+def merge_segments(*groups: Sequence[Segment]) -> list[Segment]:
+    """The segments of several alignments of one pair (e.g. of the whole frames and of the content
+    areas), as :func:`align` returns them: among segments covering the same stretch (> 50% overlap of
+    the shorter, in query time and in compared time) only the best is kept (most matched frames, then
+    highest score), and the rest are sorted by compared start time."""
+    segs = _dedupe([g for group in groups for g in group])
     return sorted(segs, key=lambda g: (g.compared_start_s, g.query_start_s))
