@@ -11,7 +11,7 @@ import vidprint.tmk as tmk
 import vidprint.vpdq as vpdq
 from vidprint.cli import main
 from vidprint.index import Entry, Index
-from vidprint.matching import compare
+from vidprint.matching import Thresholds, clip_evidence, compare
 from vidprint.pipeline import fingerprint
 from vidprint.synth import scene_frames, write_video
 
@@ -131,8 +131,12 @@ def videos(tmp_path_factory):
     clip = list(scene_frames(2, SECONDS * 25, W, H, 25))[60:160]  # 2.4-6.4 s of scene 2 at 25 fps
     write_video(d / "scene2-clip.mp4", clip, 25)
     out["scene2-clip"] = d / "scene2-clip.mp4"
-    write_video(d / "scene2-clip-mirrored.mp4", [f[:, ::-1] for f in clip], 25)
+    # mirrored: 1.6-7.6 s, longer than the short-evidence limit (5 s), which mirrored segments obey too
+    long_clip = list(scene_frames(2, SECONDS * 25, W, H, 25))[40:190]
+    write_video(d / "scene2-clip-mirrored.mp4", [f[:, ::-1] for f in long_clip], 25)
     out["scene2-clip-mirrored"] = d / "scene2-clip-mirrored.mp4"
+    write_video(d / "scene2-clip-mirrored-4s.mp4", [f[:, ::-1] for f in clip], 25)
+    out["scene2-clip-mirrored-4s"] = d / "scene2-clip-mirrored-4s.mp4"
     return out
 
 
@@ -189,7 +193,20 @@ def test_mirrored_clip_found_with_dihedral(synth_index, videos):
         assert "scene2" in ms and ms["scene2"].kind == "clip"
         assert ms["scene2"].transform not in (None, "orig")
         g = max(ms["scene2"].clip.segments, key=lambda s: s.score)
-        assert g.compared_start_s - g.query_start_s == pytest.approx(2.4, abs=0.2)
+        assert g.compared_start_s - g.query_start_s == pytest.approx(1.6, abs=0.2)
+
+
+def test_short_mirrored_clip_held_to_the_short_evidence_rule(synth_index, videos):
+    """Under 5 s a mirrored segment counts only when near-identical, like a plain one: mirrored
+    look-alikes align at 17-26 bits (docs/evaluation.md)."""
+    q = fingerprint(videos["scene2-clip-mirrored-4s"], tmk=False, dihedral=True)
+    with Index.open(synth_index) as ix:
+        scene2 = ix.get(next(i for i in ix.ids() if ix.get(i).metadata.get("label") == "scene2"))
+    loose = clip_evidence(q.vpdq, scene2.vpdq, Thresholds(short_evidence_s=0), dihedral=q.vpdq_dihedral)
+    assert loose.matched and all(g.transform != "orig" for g in loose.segments)
+    assert all(g.mean_distance > 16 for g in loose.segments)  # a mirrored copy: not near-identical
+    strict = clip_evidence(q.vpdq, scene2.vpdq, Thresholds(), dihedral=q.vpdq_dihedral)
+    assert not strict.matched and strict.short_refused == len(loose.segments)
 
 
 # ------------------------------------------------------------------------------------------------

@@ -419,3 +419,19 @@ def test_real_short_clip_found_and_lookalikes_rejected(asl):
     assert s.compared_at(float(clip.timestamps[-1])) == pytest.approx(float(bird.timestamps[keep][-1]), abs=0.1)
     for a, b in (("thanks", "please"), ("learn", "school"), ("sorry", "thanks")):
         assert vpdq.align(asl[a], asl[b]) == [], (a, b)
+
+
+def test_merge_segments_keeps_the_best_of_each_stretch_in_compared_order():
+    """Segments of two alignments of one pair (whole frames, content areas): one per stretch (> 50%
+    overlap on both axes), the one with more matched frames, then by compared start."""
+    def seg(q0, q1, c0, c1, n, transform="orig"):
+        return vpdq.Segment(q0, q1, c0, c1, n, 1.0, 1.0, c0 - q0, transform)
+
+    plain = [seg(0, 10, 20, 30, 40), seg(0, 5, 60, 65, 10)]
+    areas = [seg(1, 10, 21, 30, 45, "content"),  # the first stretch again, better supported: replaces it
+             seg(0, 5, 62, 67, 8, "content"),  # the second again (60% overlap), fewer frames: dropped
+             seg(0, 4, 0, 4, 6, "content")]  # a stretch of its own: kept
+    got = vpdq.merge_segments(plain, areas)
+    assert [(g.compared_start_s, g.transform, g.matched_frames) for g in got] == \
+        [(0, "content", 6), (21, "content", 45), (60, "orig", 10)]
+    assert vpdq.merge_segments() == [] and vpdq.merge_segments(plain) == sorted(plain, key=lambda g: g.compared_start_s)
