@@ -79,8 +79,9 @@ class Thresholds:
     #: second decode) and say which orientation matched. Measured cost: docs/evaluation.md.
     mirror: bool = True
     #: Whole video, compact profile: also compare the content-area descriptors (letterbox and
-    #: pillarbox bars cut) and take the better view; clip: also align the query's content-area
-    #: frame hashes (``Fingerprint.vpdq_content``). Measured gain and cost: docs/evaluation.md.
+    #: pillarbox bars cut) and take the better view; clip: also align the content-area frame hashes
+    #: (``Fingerprint.vpdq_content``) of the side or sides that had bars. Measured gain and cost:
+    #: docs/evaluation.md.
     bars: bool = True
     #: Whole video, compact profile: also compare *views* (:mod:`vidprint.tmk.views`): the first
     #: side's whole frame against the second side's centred zoom views (the first a centred crop of
@@ -250,7 +251,7 @@ def whole_evidence(a: Fingerprint | Any, b: Fingerprint | Any,
         # Level 2 is the costly score (a warp search; ~2 ms a pair) and cannot make up for a level 1
         # under its threshold: it is computed only where level 1 passes or, when none does, for the
         # whole frame as is (the evidence a non-match reports). The verdict is the same as scoring
-        # every pair; an index candidate passes level 1 in one or two of up to 14 pairs.
+        # every pair; an index candidate on the corpus passes level 1 in about 4 of up to 14 pairs.
         pairs = [x for x in pairs if _tmk.compact_level1(x[2], x[3]) >= t1] or pairs[:1]
     best = None
     for view, transform, first, second in pairs:

@@ -494,14 +494,14 @@ class SegmentReader:
         if not np.array_equal(np.diff(off), np.diff(a["vpdq/offsets"])[k]):
             raise IndexStoreError(src, "/vpdq_content frame counts differ from the entries' /vpdq ones")
 
-    def vpdq_content(self, k: int, row: int, source: str | None = None) -> VPDQHash | None:
-        """The content-area frame hashes of entry ``row``, whose vPDQ row is ``k``, or None (no bars)."""
+    def vpdq_content(self, row: int, plain: VPDQHash) -> VPDQHash | None:
+        """The content-area frame hashes of entry ``row``, whose plain hashes are ``plain`` (timestamps,
+        frame numbers and metadata are shared), or None (the video had no bars)."""
         a = self.arrays
         e = a["vpdq_content/entry"]
         j = int(np.searchsorted(e, row))
         if j == e.size or e[j] != row:
             return None
-        plain = self.vpdq(k, source)
         lo, hi = int(a["vpdq_content/offsets"][j]), int(a["vpdq_content/offsets"][j + 1])
         return replace(plain, words=a["vpdq_content/words"][lo:hi],
                        quality=a["vpdq_content/quality"][lo:hi].astype(np.int32))

@@ -335,10 +335,9 @@ class Index:
             if k is not None:
                 got[kind] = getattr(r, kind)(k)
         content = self._content(s, row, got["compact"]) if "compact" in kinds else None
-        vk = s.kind_row("vpdq", row) if got["vpdq"] is not None else None
         return Entry(r.ids[row], r.metadata(row), got["compact"], got["tmk"], got["vpdq"], compact_content=content,
                      compact_views=r.views(row) if got["compact"] is not None else None,
-                     vpdq_content=r.vpdq_content(vk, row) if vk is not None else None)
+                     vpdq_content=r.vpdq_content(row, got["vpdq"]) if got["vpdq"] is not None else None)
 
     @staticmethod
     def _content(s: _Seg, row: int, compact: CompactDescriptor | None) -> CompactDescriptor | None:
@@ -690,10 +689,9 @@ class Index:
         out = {}
         for (si, row) in cand:
             s = self._segs[si]
-            k = s.kind_row("vpdq", row)
-            compared = s.reader.vpdq(k)
+            compared = s.reader.vpdq(s.kind_row("vpdq", row))
             out[(si, row)] = clip_evidence(q, compared, th, dihedral=dv, content=content,
-                                           compared_content=s.reader.vpdq_content(k, row) if th.bars else None)
+                                           compared_content=s.reader.vpdq_content(row, compared) if th.bars else None)
         return out
 
 
