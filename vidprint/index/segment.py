@@ -438,16 +438,7 @@ class SegmentReader:
             return
         spec = {"views/entry": (np.int32, None), "views/view": (np.uint8, None), "views/level1": (np.int8, LEVEL1_DIM),
                 "views/offsets": (np.int64, None), "views/crc": (np.uint32, None)}
-        for key, (dt, dim) in spec.items():
-            ds = self._h5.get(key)
-            if ds is None or ds.dtype != np.dtype(dt) or ds.ndim != (1 if dim is None else 2) or \
-                    (dim is not None and ds.shape[1] != dim):
-                raise IndexStoreError(src, f"dataset /{key} is missing or has the wrong dtype or shape")
-            arr = ds[()] if ds.size else np.zeros(ds.shape, dtype=dt)
-            want = self.record.datasets.get(key)
-            if want is None or array_digest(arr) != want:
-                raise IndexStoreError(src, f"dataset /{key} checksum differs from the manifest (damaged file)")
-            a[key] = arr
+        self._read_group(src, spec, a)
         d = self._h5.get("views/data")
         if d is None or d.dtype != np.uint8 or d.ndim != 1:
             raise IndexStoreError(src, "dataset /views/data is missing or not uint8[n]")
@@ -463,14 +454,9 @@ class SegmentReader:
             raise IndexStoreError(src, "/views rows out of range, unsorted, repeated or not compact entries")
         self.views_nsq = np.einsum("ij,ij->i", a["views/level1"].astype(np.int32), a["views/level1"].astype(np.int32))
 
-    def _load_vpdq_content(self, src: str, a: dict[str, np.ndarray]) -> None:
-        """Read and check the optional ``/vpdq_content`` group into ``a`` (empty when absent)."""
-        spec = {"vpdq_content/entry": (np.int32, None), "vpdq_content/offsets": (np.int64, None),
-                "vpdq_content/words": (np.uint64, 4), "vpdq_content/quality": (np.uint8, None)}
-        if "vpdq_content" not in self._h5:
-            a.update({"vpdq_content/entry": np.zeros(0, np.int32), "vpdq_content/offsets": np.zeros(1, np.int64),
-                      "vpdq_content/words": np.zeros((0, 4), np.uint64), "vpdq_content/quality": np.zeros(0, np.uint8)})
-            return
+    def _read_group(self, src: str, spec: Mapping[str, tuple[type, int | None]], a: dict[str, np.ndarray]) -> None:
+        """Read the hot datasets ``spec`` (key -> (dtype, second dimension or None)) of an optional
+        group into ``a``, checking dtype, shape and the sha256 the manifest records for each."""
         for key, (dt, dim) in spec.items():
             ds = self._h5.get(key)
             if ds is None or ds.dtype != np.dtype(dt) or ds.ndim != (1 if dim is None else 2) or \
@@ -481,6 +467,16 @@ class SegmentReader:
             if want is None or array_digest(arr) != want:
                 raise IndexStoreError(src, f"dataset /{key} checksum differs from the manifest (damaged file)")
             a[key] = arr
+
+    def _load_vpdq_content(self, src: str, a: dict[str, np.ndarray]) -> None:
+        """Read and check the optional ``/vpdq_content`` group into ``a`` (empty when absent)."""
+        spec = {"vpdq_content/entry": (np.int32, None), "vpdq_content/offsets": (np.int64, None),
+                "vpdq_content/words": (np.uint64, 4), "vpdq_content/quality": (np.uint8, None)}
+        if "vpdq_content" not in self._h5:
+            a.update({"vpdq_content/entry": np.zeros(0, np.int32), "vpdq_content/offsets": np.zeros(1, np.int64),
+                      "vpdq_content/words": np.zeros((0, 4), np.uint64), "vpdq_content/quality": np.zeros(0, np.uint8)})
+            return
+        self._read_group(src, spec, a)
         e, off, frames = a["vpdq_content/entry"], a["vpdq_content/offsets"], a["vpdq_content/words"].shape[0]
         if off.size != e.size + 1 or off[0] != 0 or off[-1] != frames or np.any(np.diff(off) < 0) \
                 or a["vpdq_content/quality"].shape[0] != frames:
