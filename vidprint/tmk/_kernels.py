@@ -235,3 +235,30 @@ def level1_int8_batch(query, codes, out):
             out[r] = np.float32(dot / np.sqrt(np.float64(sq) * np.float64(qq)))
         else:
             out[r] = _F32_ZERO
+
+
+@njit(cache=True, nogil=True, fastmath={"reassoc", "nsz"})
+def gram_blocks(ra, rb, out_ab, out_aa, out_bb):
+    """``out_ab = ra @ rb.T``, ``out_aa = ra @ ra.T``, ``out_bb = rb @ rb.T`` in place (float64[n, n]).
+
+    ra, rb: float64[n, d] C-contiguous (the compact level 2's stacked real and imaginary spectra,
+    n = 2K = 60, d = 256). On the calling thread: a BLAS call at this size runs several times slower
+    with the library's thread pool than on one thread, and much slower on a loaded machine.
+    """
+    n, d = ra.shape
+    for i in range(n):
+        for j in range(n):
+            s_ab = 0.0
+            for k in range(d):
+                s_ab += ra[i, k] * rb[j, k]
+            out_ab[i, j] = s_ab
+        for j in range(i, n):
+            s_aa = 0.0
+            s_bb = 0.0
+            for k in range(d):
+                s_aa += ra[i, k] * ra[j, k]
+                s_bb += rb[i, k] * rb[j, k]
+            out_aa[i, j] = s_aa
+            out_aa[j, i] = s_aa
+            out_bb[i, j] = s_bb
+            out_bb[j, i] = s_bb

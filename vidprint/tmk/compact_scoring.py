@@ -9,7 +9,7 @@ from functools import lru_cache
 import numpy as np
 
 from vidprint.errors import IncompatibleDescriptorsError, InvalidArgumentError
-from vidprint.tmk._kernels import level1_int8_batch
+from vidprint.tmk._kernels import gram_blocks, level1_int8_batch
 from vidprint.tmk.compact import (
     COMPACT_LEVEL1_THRESHOLD,
     COMPACT_LEVEL2_THRESHOLD,
@@ -97,16 +97,18 @@ def _products(fa: np.ndarray, fb: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
 
     With ``F_{-k} = conj F_k`` and ``F_0`` omitted (``c_0 = 0``), returns ``P[j, k] =
     F^A_j . conj(F^B_k)``, ``G_A`` and ``G_B`` (same form), complex128[2K+1, 2K+1], index ``j + K``,
-    from one real ``(4K x d) @ (d x 4K)`` product (a complex GEMM on the two-sided arrays is
-    about 10x slower at these sizes).
+    from the real ``(2K x d) @ (d x 2K)`` products of the stacked real and imaginary parts
+    (:func:`~vidprint.tmk._kernels.gram_blocks`; a complex GEMM on the two-sided arrays is about 10x
+    slower at these sizes).
     """
     k = fa.shape[0]
-    r = np.concatenate([fa.real, fa.imag, fb.real, fb.imag])
-    m = r @ r.T
+    ra = np.ascontiguousarray(np.concatenate([fa.real, fa.imag]))
+    rb = np.ascontiguousarray(np.concatenate([fb.real, fb.imag]))
+    grams = [np.empty((2 * k, 2 * k)) for _ in range(3)]
+    gram_blocks(ra, rb, *grams)
     out = []
-    for x, y in ((0, 2), (0, 0), (2, 2)):
-        rr, ri = m[x * k:(x + 1) * k, y * k:(y + 1) * k], m[x * k:(x + 1) * k, (y + 1) * k:(y + 2) * k]
-        ir, ii = m[(x + 1) * k:(x + 2) * k, y * k:(y + 1) * k], m[(x + 1) * k:(x + 2) * k, (y + 1) * k:(y + 2) * k]
+    for m in grams:  # A.B, A.A, B.B
+        rr, ri, ir, ii = m[:k, :k], m[:k, k:], m[k:, :k], m[k:, k:]
         pc = (rr + ii) + 1j * (ir - ri)  # F_j . conj(F_k)
         pp = (rr - ii) + 1j * (ir + ri)  # F_j . F_k
         # rows / columns k+1.. hold j = 1..K, rows / columns k-1..0 hold j = -1..-K (slices, reversed)
