@@ -244,11 +244,20 @@ def whole_evidence(a: Fingerprint | Any, b: Fingerprint | Any,
         profile, t1, t2, short = "reference", thresholds.reference_level1, thresholds.reference_level2, False
     else:
         return None
-    pairs = [(view, transform, first0 if transform == "identity" else mirror(first0, "flipx"), second)
+    flipped: dict[int, Any] = {}  # the first side's whole frame serves several views: mirror it once
+
+    def oriented(first0: Any, transform: str) -> Any:
+        if transform == "identity":
+            return first0
+        if id(first0) not in flipped:
+            flipped[id(first0)] = mirror(first0, "flipx")
+        return flipped[id(first0)]
+
+    pairs = [(view, transform, oriented(first0, transform), second)
              for view, first0, second in views
              for transform in (("identity", "flipx") if thresholds.mirror else ("identity",))]
     if profile == "compact":
-        # Level 2 is the costly score (a warp search; ~2 ms a pair) and cannot make up for a level 1
+        # Level 2 is the costly score (a warp search; ~1 ms a pair) and cannot make up for a level 1
         # under its threshold: it is computed only where level 1 passes or, when none does, for the
         # whole frame as is (the evidence a non-match reports). The verdict is the same as scoring
         # every pair; an index candidate on the corpus passes level 1 in about 4 of up to 14 pairs.
@@ -423,10 +432,10 @@ def _add_derived_views(views: list, view_note: str | None, a: Any, b: Any, ca: C
     frame ``ca`` against each zoom view of the second side (``"zoom-c80"``: the first is a centred
     crop of the second), and the first side's active region against the second's whole frame ``cb``
     (``"active-region"``: the first is a picture-in-picture copy of the second), and the two sides'
-    centre 80% views (``"centre-c80"``: a logo or caption near an edge is left out). A view pair is
-    kept only where its level 1 (as is, or mirrored with ``thresholds.mirror``) passes: it cannot
-    match otherwise, and level 2 is the costly score (the index's prefilter makes the same cut). The
-    views a side lacks (written before views existed, a descriptor only) are named in the note."""
+    centre 80% views (``"centre-c80"``: a logo or caption near an edge is left out). Like every view,
+    each is scored further only where its level 1 passes (:func:`whole_evidence`; the index's
+    prefilter makes the same cut). The views a side lacks (written before views existed, a descriptor
+    only) are named in the note."""
     if not thresholds.views:
         return views, view_note
     va, vb = _views_part(a), _views_part(b)
@@ -435,7 +444,6 @@ def _add_derived_views(views: list, view_note: str | None, a: Any, b: Any, ca: C
         extra.append(("active-region", va[ACTIVE_VIEW], cb))
     if va is not None and vb is not None and CENTRE_VIEW in va and CENTRE_VIEW in vb:
         extra.append((f"centre-{CENTRE_VIEW}", va[CENTRE_VIEW], vb[CENTRE_VIEW]))
-    extra = [(v, x, y) for v, x, y in extra if _level1_passes(x, y, thresholds)]
     missing = [w for w, v in (("the first side's active region", va), ("the second side's zoom views", vb))
                if v is None]
     if missing:
@@ -443,15 +451,6 @@ def _add_derived_views(views: list, view_note: str | None, a: Any, b: Any, ca: C
                 "computed them, or a descriptor only)")
         view_note = note if view_note is None else f"{view_note}; {note}"
     return views + extra, view_note
-
-
-def _level1_passes(first: CompactDescriptor, second: CompactDescriptor, thresholds: Thresholds) -> bool:
-    """Level 1 of ``first`` (or of ``first`` mirrored, with ``thresholds.mirror``) vs ``second``
-    reaches ``thresholds.compact_level1``."""
-    t1 = thresholds.compact_level1
-    if _tmk.compact_level1(first, second) >= t1:
-        return True
-    return thresholds.mirror and _tmk.compact_level1(mirror_compact(first, "flipx"), second) >= t1
 
 
 def _views_part(x: Any) -> Mapping[str, CompactDescriptor] | None:
