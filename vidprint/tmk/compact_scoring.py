@@ -71,8 +71,9 @@ def _warp_tables(k_max: int) -> tuple[np.ndarray, ...]:
     """Precomputed tables for the warp search with K = ``k_max``.
 
     Returns scales ``a`` float64[S]; ``E(a j - k)`` complex128[S, 2K+1, 2K+1] (j, k = -K..K);
-    ``E(a m)`` complex128[S, 4K+1] (m = -2K..2K); the FFT bins of j and m (int64); the shifts
-    ``b`` float64[G] of the grid (in [-1/2, 1/2)); and the allowed (scale, shift) mask bool[S, G].
+    ``E(a m)`` complex128[S, 4K+1] (m = -2K..2K); the shifts ``b`` float64[G] of the grid (in
+    [-1/2, 1/2)); the grid columns some scale allows, int64[C] increasing (the search scores only
+    these); and the allowed (scale, shift) mask on them, bool[S, C].
     """
     n_scales = int(round((1.0 - MIN_SCALE) / SCALE_STEP)) + 1
     a = np.linspace(MIN_SCALE, 1.0, n_scales)
@@ -86,7 +87,8 @@ def _warp_tables(k_max: int) -> tuple[np.ndarray, ...]:
     b = np.where(b >= 0.5, b - 1.0, b)
     allowed = (b[None, :] >= -MAX_EXTRA_SHIFT - 1e-12) & (
         b[None, :] <= (1.0 - a)[:, None] + MAX_EXTRA_SHIFT + 1e-12)
-    out = (a, e, em, j % SHIFT_GRID, m % SHIFT_GRID, b, allowed)
+    cols = np.flatnonzero(allowed.any(axis=0))
+    out = (a, e, em, b, cols, np.ascontiguousarray(allowed[:, cols]))
     for arr in out:
         arr.flags.writeable = False
     return out
@@ -137,7 +139,7 @@ def _one_direction(p: np.ndarray, h: np.ndarray, ebb: float, k_max: int
     p: P[j, k] = F^A_j . conj(F^B_k) (tapered, two-sided); h: diagonal sums of A's own product;
     ebb: B's energy.
     """
-    a, e, em, jbin, mbin, b, allowed = _warp_tables(k_max)
+    a, e, em, b, cols, ok_cols = _warp_tables(k_max)
     if ebb <= 0:
         return 0.0, 0.0, 1.0
     xj = np.einsum("sjk,jk->sj", e, p, optimize=True)  # coefficient of exp(2 pi i j b) per scale, j = -K..K
@@ -147,7 +149,6 @@ def _one_direction(p: np.ndarray, h: np.ndarray, ebb: float, k_max: int
     z = np.zeros((2, a.size, SHIFT_GRID // 2 + 1), dtype=np.complex128)
     z[0, :, :k_max + 1] = 0.5 * (xj[:, k_max:] + np.conj(xj[:, k_max::-1]))
     z[1, :, :2 * k_max + 1] = 0.5 * (xm[:, 2 * k_max:] + np.conj(xm[:, 2 * k_max::-1]))
-    cols, ok_cols = _allowed_columns(k_max)
     y = np.fft.irfft(z, n=SHIFT_GRID, axis=-1)[:, :, cols] * SHIFT_GRID
     num, den = y[0], y[1]
     ok = ok_cols & (den > 1e-12 * ebb)
@@ -159,17 +160,6 @@ def _one_direction(p: np.ndarray, h: np.ndarray, ebb: float, k_max: int
     if not np.isfinite(best):
         return 0.0, 0.0, 1.0
     return min(best, 1.0), float(b[cols[ci]]), float(a[si])
-
-
-@lru_cache(maxsize=8)
-def _allowed_columns(k_max: int) -> tuple[np.ndarray, np.ndarray]:
-    """The shift bins some scale allows (int64[C], increasing) and the allowed mask on them
-    (bool[S, C]): the warp search scores only these columns of the grid."""
-    allowed = _warp_tables(k_max)[-1]
-    cols = np.flatnonzero(allowed.any(axis=0))
-    mask = np.ascontiguousarray(allowed[:, cols])
-    cols.flags.writeable = mask.flags.writeable = False
-    return cols, mask
 
 
 def compact_level2_detail(a: CompactDescriptor, b: CompactDescriptor) -> tuple[float, float, float]:
