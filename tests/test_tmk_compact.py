@@ -279,3 +279,17 @@ def test_hash_video_gives_both_profiles_from_one_pass(real):
     assert hash_tmk(CHAIR / "chair-19-sd-bar.mp4", profile="compact").to_bytes() == fp.compact.to_bytes()
     with pytest.raises(ValueError, match="profile"):
         hash_tmk(CHAIR / "chair-19-sd-bar.mp4", profile="fast")
+
+
+def test_level2_gram_kernel_matches_numpy():
+    """The private kernel behind level 2's products equals numpy's matrix products (60 x 256 rows, the
+    compact profile's stacked real and imaginary spectra)."""
+    from vidprint.tmk._kernels import gram_blocks
+
+    rng = np.random.default_rng(7)
+    ra, rb = rng.standard_normal((60, 256)), rng.standard_normal((60, 256))
+    out = [np.empty((60, 60)) for _ in range(3)]
+    gram_blocks(ra, rb, *out)
+    for got, want in zip(out, (ra @ rb.T, ra @ ra.T, rb @ rb.T)):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    assert np.array_equal(out[1], out[1].T) and np.array_equal(out[2], out[2].T)
