@@ -23,10 +23,11 @@ fingerprints, descriptors or hash files, by the documented policy:
   the query (the suspected copy), as in an index query: a crop given second is not looked for.
 * **Clip (vPDQ)**: :func:`vidprint.vpdq.align` of the first side's frame hashes inside the second's
   (Hamming distance <= 31, quality >= 50 on both sides, alignment thresholds below); a match is at
-  least one aligned segment. Where the first side has content-area hashes
-  (``Fingerprint.vpdq_content``: each frame's letterbox / pillarbox bars cut before hashing) they are
-  aligned too, under the same rules, and a segment found through them names the transform "content"
-  (``Thresholds.bars``). The bag-of-frames percentages of :func:`vidprint.vpdq.match` are reported
+  least one aligned segment. Where a side has content-area hashes (``Fingerprint.vpdq_content``:
+  each frame's letterbox / pillarbox bars cut before hashing) they are aligned too, under the same
+  rules: the first side's against the second's frames, and, where the second side had bars, the
+  first side's content areas (its frames where it had none) against the second's. A segment found
+  through them names the transform "content" (``Thresholds.bars``). The bag-of-frames percentages of :func:`vidprint.vpdq.match` are reported
   alongside as evidence, not used for the verdict.
 
 The index (:mod:`vidprint.index`) confirms its candidates with :func:`whole_evidence` and
