@@ -9,6 +9,10 @@ new index to be hashed again). Everything is measured in this one run, on this m
 
 * decode-only: every frame of every file decoded with PyAV, one decoder thread, no conversion, no
   hashing; in 1 process, and in 2 processes (one file each at a time): the baselines;
+* decode stage: the same files through vidprint's decode stage (:func:`vidprint.decode.read_frames`,
+  one decoder thread) reading the frames the default fingerprint reads, in the form its hashers
+  read them (the 15 fps TMK frames scaled bit-exactly to 64x64 luma, the vPDQ frame of each second
+  as native 4:2:0 planes), and no hashing: what decoding costs in vidprint;
 * batch, default fingerprint (compact + reference TMK, vPDQ at 1 hash per second), with 1 and with
   2 local workers (``--workers``), each worker one thread (one decoder thread, hashing in between,
   as ``vidprint batch`` runs when it has a worker per CPU), index commits and SHA-256 content ids
@@ -46,6 +50,8 @@ use_repo_package()
 from vidprint.batch import BatchConfig, HashOptions, run_batch  # noqa: E402
 from vidprint.batch.distributed import DaskPool  # noqa: E402
 from vidprint.batch.local import LocalPool  # noqa: E402
+from vidprint.decode import DecodeStats, TMKSource, VPDQSource, read_frames  # noqa: E402
+from vidprint.errors import DecodeError  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpus" / "videos"
 
@@ -65,13 +71,29 @@ def decode_file(path: str) -> int:
     return n
 
 
-def decode_all(files: list[str], processes: int) -> tuple[float, int]:
+def decode_stage_file(path: str) -> int:
+    """vidprint's decode stage for the default fingerprint's frames, no hashing; the decoded frame
+    count (as :attr:`vidprint.Fingerprint.decoded_frames`). A file it rejects counts 0 frames."""
+    sources = {"tmk": TMKSource(), "vpdq": VPDQSource(every_seconds=1.0)}
+    stats = DecodeStats()
+    try:
+        for batch in read_frames(path, sources, stats=stats, threads=1):
+            if batch.source == "tmk":
+                batch.luma  # the 64x64 conversion the TMK hashers read
+            elif batch.planes420() is None:  # frames the vPDQ hasher cannot read as planes
+                batch.luma
+    except DecodeError:
+        return 0
+    return max(stats.decoded.values(), default=0)
+
+
+def decode_all(files: list[str], processes: int, fn=decode_file) -> tuple[float, int]:
     t0 = time.perf_counter()
     if processes == 1:
-        frames = sum(decode_file(f) for f in files)
+        frames = sum(fn(f) for f in files)
     else:
         with ProcessPoolExecutor(processes) as pool:
-            frames = sum(pool.map(decode_file, files))
+            frames = sum(pool.map(fn, files))
     return time.perf_counter() - t0, frames
 
 
@@ -153,7 +175,9 @@ def main() -> None:
             decode_all(files[:3], 1)
 
         for name, fn in (("decode-only, 1 process", lambda: (*decode_all(files, 1), len(files))),
-                         ("decode-only, 2 processes", lambda: (*decode_all(files, 2), len(files)))):
+                         ("decode-only, 2 processes", lambda: (*decode_all(files, 2), len(files))),
+                         ("decode stage, 1 process", lambda: (*decode_all(files, 1, decode_stage_file), len(files))),
+                         ("decode stage, 2 processes", lambda: (*decode_all(files, 2, decode_stage_file), len(files)))):
             record(name, [fn() for _ in range(args.rounds)])
 
         # One pool per configuration, kept warm across rounds (as Dask's workers are): the rounds
@@ -190,6 +214,10 @@ def main() -> None:
     print(f"  2 workers vs 1 worker throughput:            {b1 / b2:5.2f}x   (target >= 1.7x)")
     print(f"  batch 1 worker / decode-only 1 process:      {b1 / d1:5.2f}x   (target <= 1.2x)")
     print(f"  batch 2 workers / decode-only 2 processes:   {b2 / d2:5.2f}x   (target <= 1.2x)")
+    s1, s2 = results["decode stage, 1 process"][0], results["decode stage, 2 processes"][0]
+    print(f"  batch 1 worker / decode stage 1 process:     {b1 / s1:5.2f}x   (target <= 1.2x)")
+    print(f"  batch 2 workers / decode stage 2 processes:  {b2 / s2:5.2f}x   (target <= 1.2x)")
+    print(f"  decode stage / decode-only, 1 process:       {s1 / d1:5.2f}x   (frame sampling + bit-exact conversion)")
     fb, fd = results["batch, 1 worker x 1 thread"][1], results["decode-only, 1 process"][1]
     print(f"  frames: batch {fb}, decode-only {fd} (the batch counts frames of the files it hashed)")
     if "batch, Dask cluster (2 workers)" in results:
