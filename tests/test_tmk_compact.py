@@ -281,15 +281,114 @@ def test_hash_video_gives_both_profiles_from_one_pass(real):
         hash_tmk(CHAIR / "chair-19-sd-bar.mp4", profile="fast")
 
 
-def test_level2_gram_kernel_matches_numpy():
-    """The private kernel behind level 2's products equals numpy's matrix products (60 x 256 rows, the
-    compact profile's stacked real and imaginary spectra)."""
-    from vidprint.tmk._kernels import gram_blocks
+def _level2_by_definition(a, b):
+    """Level 2 of a pair transcribed from the closed form in vidprint.tmk.compact's docstring, by
+    direct sums: two-sided complex spectra, every shift of the 1/1024 grid, every scale, both
+    directions; no FFT, no batching, no column selection (the code under test uses all three)."""
+    k = a.num_frequencies
+    c = C.taper(k)
+    j = np.arange(-k, k + 1)
+
+    def two_sided(d):
+        f = np.zeros((2 * k + 1, 256), dtype=complex)
+        f[k + 1:] = d.spectrum() * c[1:, None]
+        f[:k] = np.conj(f[k + 1:])[::-1]  # F_-k = conj F_k; F_0 = 0 (c_0 = 0)
+        return f
+
+    def e(x):
+        return np.exp(1j * np.pi * x) * np.sinc(x)
+
+    shifts = np.arange(C.SHIFT_GRID) / C.SHIFT_GRID
+    shifts = np.where(shifts >= 0.5, shifts - 1.0, shifts)
+    m = np.arange(-2 * k, 2 * k + 1)
+    scales = np.linspace(C.MIN_SCALE, 1.0, int(round((1.0 - C.MIN_SCALE) / C.SCALE_STEP)) + 1)
+
+    def direction(x, y):  # x warped onto y's window: (cosine, shift, scale)
+        p, g = x @ y.conj().T, x @ x.conj().T
+        eyy = float(np.trace(y @ y.conj().T).real)
+        h = np.array([np.trace(g, offset=-mm) for mm in m])  # sum over j - j' = mm
+        best = (-np.inf, 0.0, 1.0)
+        for sc in scales:
+            xj = (e(sc * j[:, None] - j[None, :]) * p).sum(axis=1)
+            num = (np.exp(2j * np.pi * np.outer(shifts, j)) @ xj).real
+            den = (np.exp(2j * np.pi * np.outer(shifts, m)) @ (h * e(sc * m))).real
+            ok = (shifts >= -C.MAX_EXTRA_SHIFT - 1e-12) & (shifts <= 1.0 - sc + C.MAX_EXTRA_SHIFT + 1e-12) \
+                & (den > 1e-12 * eyy)
+            if eyy > 0 and ok.any():
+                cos = np.where(ok, num / np.sqrt(np.where(ok, den * eyy, 1.0)), -np.inf)
+                i = int(np.argmax(cos))
+                if cos[i] > best[0]:
+                    best = (float(cos[i]), float(shifts[i]), float(sc))
+        return best
+
+    fa, fb = two_sided(a), two_sided(b)
+    s1, s2 = direction(fa, fb), direction(fb, fa)
+    if s2[0] > s1[0]:
+        return s2[0], -s2[1] / s2[2], 1.0 / s2[2]
+    return s1
+
+
+def test_level2_equals_its_definition_one_pair_and_batched(base):
+    """compact_level2_detail (one pair) and compact_level2_detail_many (a batch) against the closed
+    form summed directly: same score, same warp."""
+    q = desc(base)
+    cands = [desc(base[40:560]),  # trimmed: a warp with scale < 1
+             desc(base[::-1].copy()),  # unrelated in time
+             desc(walk(300, 5)), desc(walk(40, 6)), q]
+    want = [_level2_by_definition(q, x) for x in cands]
+    got = np.array(CS.compact_level2_detail_many(q, cands)).T
+    for w, g, x in zip(want, got, cands):
+        np.testing.assert_allclose(g, w, atol=1e-9)
+        np.testing.assert_allclose(CS.compact_level2_detail(q, x), w, atol=1e-9)
+    assert want[0][2] < 1.0 and want[0][0] > 0.95 and want[-1][0] == pytest.approx(1.0)
+    np.testing.assert_allclose(CS.compact_level2_many(q, cands), got[:, 0], rtol=0, atol=0)
+    # pairs with several first sides, descriptors repeated (the same objects) across pairs and roles
+    firsts = [cands[0], q, cands[0], cands[2], q]
+    seconds = [q, cands[1], cands[3], cands[0], cands[0]]
+    got = np.array(CS.compact_level2_pairs(firsts, seconds)).T
+    for (f, s_), g in zip(zip(firsts, seconds), got):
+        np.testing.assert_allclose(g, _level2_by_definition(f, s_), atol=1e-9)
+    with pytest.raises(ValueError, match="second descriptors"):
+        CS.compact_level2_pairs(firsts, seconds[:2])
+
+
+def test_level2_batch_is_chunked_and_handles_edges(base, monkeypatch):
+    q = desc(base)
+    cands = [desc(walk(120, s)) for s in range(7)]
+    whole = np.array(CS.compact_level2_detail_many(q, cands))
+    monkeypatch.setattr(CS, "_LEVEL2_CHUNK", 3)  # 3 + 3 + 1
+    np.testing.assert_allclose(np.array(CS.compact_level2_detail_many(q, cands)), whole, atol=1e-12)
+    assert all(x.shape == (0,) for x in CS.compact_level2_detail_many(q, []))
+    empty = CA.CompactAccumulator().finalize()  # no energy: level 2 is 0 at the identity warp
+    assert CS.compact_level2_detail_many(q, [empty]) == ([0.0], [0.0], [1.0])
+    with pytest.raises(ValueError, match="frequency"):
+        short_k = CA.CompactAccumulator(num_frequencies=8)
+        short_k.update(base[:50], np.arange(50) / FPS)
+        CS.compact_level2_detail_many(q, [short_k.finalize()])
+
+
+def test_best_cosine_kernel_matches_numpy():
+    """The private warp-search kernel equals a masked numpy argmax (first maximum in (scale, shift)
+    order; pairs without energy or without an allowed cell give -inf at (0, 0))."""
+    from vidprint.tmk._kernels import best_cosine
 
     rng = np.random.default_rng(7)
-    ra, rb = rng.standard_normal((60, 256)), rng.standard_normal((60, 256))
-    out = [np.empty((60, 60)) for _ in range(3)]
-    gram_blocks(ra, rb, *out)
-    for got, want in zip(out, (ra @ rb.T, ra @ ra.T, rb @ rb.T)):
-        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
-    assert np.array_equal(out[1], out[1].T) and np.array_equal(out[2], out[2].T)
+    n, s_, c_ = 5, 4, 9
+    num = np.round(rng.standard_normal((n, s_, c_)), 1)  # rounded: ties occur
+    den = np.abs(rng.standard_normal((1, s_, c_))) + 0.5
+    den[0, 0, :3] = 0.0  # no energy there: never chosen
+    energy = np.array([1.0, 2.0, 0.0, 0.5, 1.0])
+    allowed = rng.random((s_, c_)) > 0.3
+    best, si, ci = np.empty(n), np.empty(n, np.int64), np.empty(n, np.int64)
+    best_cosine(num, den, np.zeros(n, np.int64), energy, allowed, best, si, ci)
+    for i in range(n):
+        ok = allowed & (den[0] > 1e-12 * energy[i]) & (energy[i] > 0)
+        cos = np.where(ok, num[i] / np.sqrt(np.where(ok, den[0] * energy[i], 1.0)), -np.inf)
+        flat = int(np.argmax(cos))
+        assert best[i] == cos.flat[flat] and (si[i], ci[i]) == divmod(flat, c_) or \
+            (not np.isfinite(cos).any() and best[i] == -np.inf and (si[i], ci[i]) == (0, 0))
+    assert best[2] == -np.inf
+    # rows picked per pair: the same as one shared row
+    b2 = np.empty(n)
+    best_cosine(num, np.concatenate([den * 3.0, den]), np.ones(n, np.int64), energy, allowed, b2, si, ci)
+    np.testing.assert_array_equal(b2, best)

@@ -18,6 +18,7 @@ from vidprint.tmk.compact_scoring import (
     compact_level1_many,
     compact_level2,
     compact_level2_many,
+    compact_level2_pairs,
     compact_score,
 )
 from vidprint.tmk.descriptor import TMKDescriptor, read
@@ -60,6 +61,7 @@ __all__ = [
     "compact_level1_many",
     "compact_level2",
     "compact_level2_many",
+    "compact_level2_pairs",
     "level1_matrix",
     "profile_of",
     "compact_score",

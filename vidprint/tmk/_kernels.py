@@ -237,28 +237,33 @@ def level1_int8_batch(query, codes, out):
             out[r] = _F32_ZERO
 
 
-@njit(cache=True, nogil=True, fastmath={"reassoc", "nsz"})
-def gram_blocks(ra, rb, out_ab, out_aa, out_bb):
-    """``out_ab = ra @ rb.T``, ``out_aa = ra @ ra.T``, ``out_bb = rb @ rb.T`` in place (float64[n, n]).
+@njit(cache=True, nogil=True)
+def best_cosine(num, den, den_row, energy, allowed, best, scale_index, column):
+    """Per pair n: the largest ``num[n, s, c] / sqrt(den[den_row[n], s, c] * energy[n])`` over the
+    ``allowed[s, c]`` cells with ``den > 1e-12 * energy[n]``, the first in (s, c) order on ties;
+    ``-inf`` and (0, 0) when no cell qualifies (or energy <= 0).
 
-    ra, rb: float64[n, d] C-contiguous (the compact level 2's stacked real and imaginary spectra,
-    n = 2K = 60, d = 256). On the calling thread: a BLAS call at this size runs several times slower
-    with the library's thread pool than on one thread, and much slower on a loaded machine.
+    num: float64[N, S, C]; den: float64[D, S, C]; den_row: int64[N] in [0, D); energy: float64[N];
+    allowed: bool[S, C]; out: best float64[N], scale_index / column int64[N]. One pass, no
+    temporaries (the compact level 2's warp search, :mod:`vidprint.tmk.compact_scoring`).
     """
-    n, d = ra.shape
-    for i in range(n):
-        for j in range(n):
-            s_ab = 0.0
-            for k in range(d):
-                s_ab += ra[i, k] * rb[j, k]
-            out_ab[i, j] = s_ab
-        for j in range(i, n):
-            s_aa = 0.0
-            s_bb = 0.0
-            for k in range(d):
-                s_aa += ra[i, k] * ra[j, k]
-                s_bb += rb[i, k] * rb[j, k]
-            out_aa[i, j] = s_aa
-            out_aa[j, i] = s_aa
-            out_bb[i, j] = s_bb
-            out_bb[j, i] = s_bb
+    n_pairs, n_s, n_c = num.shape
+    for n in range(n_pairs):
+        e = energy[n]
+        d = den[den_row[n]]
+        top = -np.inf
+        ts = 0
+        tc = 0
+        if e > 0.0:
+            floor = 1e-12 * e
+            for s_ in range(n_s):
+                for c in range(n_c):
+                    if allowed[s_, c] and d[s_, c] > floor:
+                        v = num[n, s_, c] / np.sqrt(d[s_, c] * e)
+                        if v > top:
+                            top = v
+                            ts = s_
+                            tc = c
+        best[n] = top
+        scale_index[n] = ts
+        column[n] = tc

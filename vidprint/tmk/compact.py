@@ -36,8 +36,8 @@ per-pair cross products ``P_jk = F^A_j . conj(F^B_k)`` (a 61 x 61 complex matrix
     <x_A(a s + b), x_B(s)> = Re sum_{j,k} c_j c_k P_jk exp(2 pi i j b) E(j a - k),
     E(x) = integral_0^1 exp(2 pi i x s) ds = exp(i pi x) sinc(x),
 
-and the warped norm likewise from A's own 61 x 61 product. For each scale the shift search is one
-FFT over ``b``. The warps searched: scale ``a`` from 0.88 to 1 (step 0.005) applied to either video
+and the warped norm likewise from A's own 61 x 61 product. For each scale the shift search is an
+inverse DFT over ``b``, evaluated at the allowed shifts only. The warps searched: scale ``a`` from 0.88 to 1 (step 0.005) applied to either video
 (both directions, the max is taken, so the score is symmetric), shift ``b`` from -0.05 to
 ``1 - a + 0.05``, on a grid of 1/1024. That covers trimming up to 6% at either end (scale 0.88 =
 a 12% shorter clip whose start moved by up to 0.12 of the duration) plus small offsets, and,
