@@ -32,3 +32,19 @@ def need_shared() -> Path:
 @pytest.fixture(scope="session")
 def ref() -> Path:
     return need_shared()
+
+
+def assert_same_evidence(got, want, rel: float = 1e-12) -> None:
+    """Two evidence records (frozen dataclasses) are the same: every field equal, the float scores to
+    within ``rel`` (the index scores its candidates' level 2 in batches, :func:`vidprint.matching.
+    whole_evidence_many`, whose matrix products may round the last bit differently from one pair)."""
+    import dataclasses
+    import math
+
+    assert type(got) is type(want), (got, want)
+    for f in dataclasses.fields(want):
+        g, w = getattr(got, f.name), getattr(want, f.name)
+        if isinstance(w, float) and isinstance(g, float) and math.isfinite(w):
+            assert g == pytest.approx(w, rel=rel), (f.name, got, want)
+        else:
+            assert g == w or (isinstance(w, float) and math.isnan(w) and math.isnan(g)), (f.name, got, want)

@@ -17,6 +17,7 @@ from vidprint.pdqf import pdqf_luma_batch
 from vidprint.record import Fingerprint
 from vidprint.synth import make_video, scene_frames
 from vidprint.tmk.bars import BarParams, content_features, detect_bars_batch
+from conftest import assert_same_evidence
 
 FRACTION = 0.35  # bars of 0.35 / 1.7 = 21% of the padded side: the whole-frame view no longer matches
 
@@ -150,12 +151,12 @@ def test_index_query_agrees_with_compare(tmp_path, videos):
         for name in ("letterbox", "pillarbox"):
             got = _ids(ix.query(videos[name], clip=False))
             assert "orig" in got and "other" not in got
-            assert got["orig"].whole == compare(videos[name], videos["orig"]).whole
+            assert_same_evidence(got["orig"].whole, compare(videos[name], videos["orig"]).whole)
             assert "orig" not in _ids(ix.query(videos[name], clip=False, thresholds=Thresholds(bars=False)))
         # the bar-free original finds the letterboxed entry through the /content matrix
         got = _ids(ix.query(videos["orig"], clip=False))
         assert got["letterbox"].whole.view == "content-area"
-        assert got["letterbox"].whole == compare(videos["orig"], videos["letterbox"]).whole
+        assert_same_evidence(got["letterbox"].whole, compare(videos["orig"], videos["letterbox"]).whole)
         batch = ix.query_many([videos["letterbox"], videos["pillarbox"]], clip=False)
         assert all("orig" in _ids(b) for b in batch)
     with Index.open(tmp_path / "ix", "a") as ix:

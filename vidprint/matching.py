@@ -30,7 +30,7 @@ fingerprints, descriptors or hash files, by the documented policy:
   through them names the transform "content" (``Thresholds.bars``). The bag-of-frames percentages of :func:`vidprint.vpdq.match` are reported
   alongside as evidence, not used for the verdict.
 
-The index (:mod:`vidprint.index`) confirms its candidates with :func:`whole_evidence` and
+The index (:mod:`vidprint.index`) confirms its candidates with :func:`whole_evidence_many` (batched) and
 :func:`clip_evidence`, so a pair gets the same verdict from :func:`compare` and from an index query.
 """
 from __future__ import annotations
@@ -40,7 +40,7 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -221,6 +221,73 @@ def whole_evidence(a: Fingerprint | Any, b: Fingerprint | Any,
     profile, level 2 is computed only for the views and orientations whose level 1 passes (the
     whole frame as is when none does, so a non-match still reports both scores of the frame).
     """
+    return whole_evidence_many(a, [b], thresholds)[0]
+
+
+@dataclass(frozen=True)
+class _WholePlan:
+    """What :func:`whole_evidence_many` scores for one pair: the profile, its thresholds, and the
+    (view, orientation, first, second, level 1) tuples left after the level-1 cut."""
+
+    profile: str
+    t1: float
+    t2: float
+    short: bool
+    view_note: str | None
+    pairs: list[tuple[str, str, Any, Any, float]]
+
+
+def whole_evidence_many(a: Fingerprint | Any, bs: Sequence[Fingerprint | Any],
+                        thresholds: Thresholds = DEFAULT_THRESHOLDS) -> list[WholeEvidence | None]:
+    """:func:`whole_evidence` of ``a`` against each of ``bs``: a list of the same length.
+
+    The first side's descriptors are mirrored once for all of ``bs``, and the compact level-2 scores
+    (the costly part) of all pairs are computed together (:func:`vidprint.tmk.compact_level2_pairs`):
+    the index confirms its candidates this way, several times faster than one call per candidate,
+    with the same evidence up to floating-point rounding of the scores.
+    """
+    flipped: dict[int, Any] = {}  # the first side's descriptors serve several views and pairs: mirror once
+
+    def oriented(first0: Any, transform: str, mirror: Any) -> Any:
+        if transform == "identity":
+            return first0
+        if id(first0) not in flipped:
+            flipped[id(first0)] = mirror(first0, "flipx")
+        return flipped[id(first0)]
+
+    plans = [_whole_plan(a, b, thresholds, oriented) for b in bs]
+    # compact level 2 of every pair at once (vidprint.tmk.compact_level2_pairs: what a descriptor
+    # needs alone is computed once however many pairs it is in, e.g. each of the first side's views)
+    keys = [(i, j) for i, plan in enumerate(plans) if plan is not None and plan.profile == "compact"
+            for j in range(len(plan.pairs))]
+    l2 = _tmk.compact_level2_pairs([plans[i].pairs[j][2] for i, j in keys],
+                                   [plans[i].pairs[j][3] for i, j in keys])[0]
+    level2 = dict(zip(keys, l2.tolist()))
+    out: list[WholeEvidence | None] = []
+    for i, plan in enumerate(plans):
+        if plan is None:
+            out.append(None)
+            continue
+        best = None
+        for j, (view, transform, first, second, l1) in enumerate(plan.pairs):
+            if plan.profile == "compact":
+                l2 = level2[(i, j)]
+            else:
+                s = _tmk.score(first, second)
+                l1, l2 = float(s.level1), float(s.level2)
+            note = score_problem(l1, l2)  # the range check tmk.is_match applies, for both profiles
+            ev = WholeEvidence(plan.profile, l1, l2, plan.t1, plan.t2,
+                               note is None and l1 >= plan.t1 and l2 >= plan.t2, transform, note, view,
+                               plan.view_note, plan.short)
+            if best is None or (ev.matched, _finite_or(ev.level2)) > (best.matched, _finite_or(best.level2)):
+                best = ev
+        out.append(best)
+    return out
+
+
+def _whole_plan(a: Any, b: Any, thresholds: Thresholds, oriented: Any) -> _WholePlan | None:
+    """The pairs :func:`whole_evidence` scores for ``a`` vs ``b`` (None: no shared profile);
+    ``oriented(first, transform, mirror)`` gives the first side's descriptor in an orientation."""
     (ca, xa, ra), (cb, xb, rb) = _tmk_parts(a), _tmk_parts(b)
     view_note = None
     if ca is not None and cb is not None:
@@ -232,47 +299,30 @@ def whole_evidence(a: Fingerprint | Any, b: Fingerprint | Any,
             elif not (xa is ca and xb is cb):
                 views.append(("content-area", xa, xb))
         views, view_note = _add_derived_views(views, view_note, a, b, ca, cb, thresholds)
-        score, mirror = _tmk.compact_score, mirror_compact
+        mirror = mirror_compact
         profile, t1, t2 = "compact", thresholds.compact_level1, thresholds.compact_level2
         short = _is_short(ca, cb, thresholds)
         if short:
             t2 = max(t2, thresholds.short_compact_level2)
     elif ra is not None and rb is not None:
         views = [("frame", ra, rb)]
-        score, mirror = _tmk.score, mirror_tmk
+        mirror = mirror_tmk
         # Meta's thresholds, as shared hash lists expect them; no short-evidence rule (its
         # look-alike scores reach 0.99: no level-2 value would separate them, docs/evaluation.md)
         profile, t1, t2, short = "reference", thresholds.reference_level1, thresholds.reference_level2, False
     else:
         return None
-    flipped: dict[int, Any] = {}  # the first side's whole frame serves several views: mirror it once
-
-    def oriented(first0: Any, transform: str) -> Any:
-        if transform == "identity":
-            return first0
-        if id(first0) not in flipped:
-            flipped[id(first0)] = mirror(first0, "flipx")
-        return flipped[id(first0)]
-
-    pairs = [(view, transform, oriented(first0, transform), second)
-             for view, first0, second in views
-             for transform in (("identity", "flipx") if thresholds.mirror else ("identity",))]
+    transforms = ("identity", "flipx") if thresholds.mirror else ("identity",)
+    pairs = [(view, transform, oriented(first0, transform, mirror), second, math.nan)
+             for view, first0, second in views for transform in transforms]
     if profile == "compact":
-        # Level 2 is the costly score (a warp search; ~1 ms a pair) and cannot make up for a level 1
-        # under its threshold: it is computed only where level 1 passes or, when none does, for the
-        # whole frame as is (the evidence a non-match reports). The verdict is the same as scoring
-        # every pair; an index candidate on the corpus passes level 1 in about 4 of up to 14 pairs.
-        pairs = [x for x in pairs if _tmk.compact_level1(x[2], x[3]) >= t1] or pairs[:1]
-    best = None
-    for view, transform, first, second in pairs:
-        s = score(first, second)
-        l1, l2 = float(s.level1), float(s.level2)
-        note = score_problem(l1, l2)  # the range check tmk.is_match applies, for both profiles
-        ev = WholeEvidence(profile, l1, l2, t1, t2, note is None and l1 >= t1 and l2 >= t2, transform, note,
-                           view, view_note, short)
-        if best is None or (ev.matched, _finite_or(ev.level2)) > (best.matched, _finite_or(best.level2)):
-            best = ev
-    return best
+        # Level 2 is the costly score (a warp search) and cannot make up for a level 1 under its
+        # threshold: it is computed only where level 1 passes or, when none does, for the whole
+        # frame as is (the evidence a non-match reports). The verdict is the same as scoring every
+        # pair; an index candidate on the corpus passes level 1 in about 4 of up to 14 pairs.
+        scored = [(v, t, f, s, _tmk.compact_level1(f, s)) for v, t, f, s, _ in pairs]
+        pairs = [x for x in scored if x[4] >= t1] or scored[:1]
+    return _WholePlan(profile, t1, t2, short, view_note, pairs)
 
 
 def _finite_or(x: float, default: float = -math.inf) -> float:

@@ -19,7 +19,7 @@ from vidprint.vpdq import VPDQHash
 
 from vidprint.index import manifest as mf
 from vidprint.index import prefilter
-from vidprint.matching import CONTENT_VARIANT, Thresholds, clip_evidence, explain, whole_evidence
+from vidprint.matching import CONTENT_VARIANT, Thresholds, clip_evidence, explain, whole_evidence_many
 from vidprint.index.hamming import HashTable
 from vidprint.index.lock import WriterLock
 from vidprint.index.match import Match
@@ -28,6 +28,8 @@ from vidprint.index.segment import Record, SegmentReader, write_segment
 #: The prefilter keeps level-1 scores down to ``threshold - PREFILTER_SLACK`` (f32 scan vs f64
 #: confirmation), so it never drops a pair that confirmation would accept.
 PREFILTER_SLACK = 1e-4
+#: Whole-video candidates confirmed together (their descriptors and views, ~80 KB each, read per chunk).
+_CONFIRM_CHUNK = 256
 _SHIFT = 32
 _MASK = (1 << _SHIFT) - 1
 #: ``verify="auto"`` hashes whole segment files at open when they total at most this many bytes.
@@ -608,18 +610,29 @@ class Index:
         q = _CompactViews(qc, getattr(fp, "compact_content", None) if qc is not None else None)
         q = replace(q, compact_views=getattr(fp, "compact_views", None) if qc is not None else None)
         qr = _reference(fp)
+        cands = self.whole_candidates(fp, th) if cands is None else cands
         out = {}
-        for si, row, profile in (self.whole_candidates(fp, th) if cands is None else cands):
-            s = self._segs[si]
+        # Confirmed in chunks (bounded memory: the candidates' descriptors are read per chunk), each
+        # chunk in one whole_evidence_many call per profile: the query's mirrored descriptors and
+        # the compact level-2 products are computed for the chunk at once.
+        for lo in range(0, len(cands), _CONFIRM_CHUNK):
+            chunk = cands[lo:lo + _CONFIRM_CHUNK]
+            compact = [(si, row) for si, row, profile in chunk if profile == "compact"]
+            reference = [(si, row) for si, row, profile in chunk if profile != "compact"]
             # descriptors, not whole fingerprints: the prefilter already chose the profile
-            if profile == "compact":
+            seconds = []
+            for si, row in compact:
+                s = self._segs[si]
                 c = s.reader.compact(s.kind_row("compact", row))
-                ev = whole_evidence(q, _CompactViews(c, self._content(s, row, c) if th.bars else None,
-                                                     compact_views=s.reader.views(row) if th.views else None), th)
-            else:
-                ev = whole_evidence(qr, s.reader.tmk(s.kind_row("tmk", row)), th)
-            if ev is not None:
-                out[(si, row)] = ev
+                seconds.append(_CompactViews(c, self._content(s, row, c) if th.bars else None,
+                                             compact_views=s.reader.views(row) if th.views else None))
+            evs = whole_evidence_many(q, seconds, th)
+            if reference:
+                evs += whole_evidence_many(qr, [self._segs[si].reader.tmk(self._segs[si].kind_row("tmk", row))
+                                                for si, row in reference], th)
+            for key, ev in zip(compact + reference, evs):
+                if ev is not None:
+                    out[key] = ev
         return out
 
     # clip: a map over segments (range search) and a merge (alignment per candidate video)
