@@ -35,6 +35,7 @@ LAYERS: dict[str, int] = {
     "atomic": 0,
     "fileio": 0,  # path / bytes / file-object reading and atomic writing of hash files
     "_numba_cache": 0,
+    "worker_env": 0,  # the environment of worker processes (one BLAS thread each)
     # 1: decoding (PyAV, CFR resampling, YUV -> RGB / luma conversion)
     "decode": 1,
     "synth": 1,  # synthetic test / demo videos: PyAV and numpy only

@@ -194,3 +194,22 @@ def test_hash_dash_reads_stdin(small_video, tmp_path):
                          capture_output=True, timeout=120)
     assert run.returncode == 0, run.stderr.decode()
     assert (tmp_path / "a" / "stdin.txt").read_bytes() == (tmp_path / "b" / "v.txt").read_bytes()
+
+
+def test_worker_environment_one_blas_thread_unless_set(monkeypatch):
+    """Worker processes get one BLAS thread each (vidprint.worker_env); an operator's value is kept,
+    and the context manager for spawned pools leaves os.environ as it found it."""
+    import os
+
+    from vidprint.worker_env import ONE_THREAD_VARIABLES, one_thread_workers, worker_environment
+
+    for name in ONE_THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    env = worker_environment()
+    assert env["OPENBLAS_NUM_THREADS"] == "1" and env["MKL_NUM_THREADS"] == "1" and env["OMP_NUM_THREADS"] == "3"
+    assert worker_environment({"PATH": "/bin"}) == {"PATH": "/bin", **{n: "1" for n in ONE_THREAD_VARIABLES}}
+    before = dict(os.environ)
+    with one_thread_workers():
+        assert os.environ["OPENBLAS_NUM_THREADS"] == "1" and os.environ["OMP_NUM_THREADS"] == "3"
+    assert dict(os.environ) == before

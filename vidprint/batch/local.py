@@ -31,24 +31,12 @@ from typing import Any, Hashable
 
 from vidprint.batch.worker import (Outcome, Task, apply_limits, crash_outcome, die_with_parent, hash_in_process,
                                    timeout_outcome)
+from vidprint.worker_env import worker_environment
 
 #: A host hashes at most this many files, then exits and is replaced (bounds what a long run accretes).
 RECYCLE_AFTER = 256
 #: Tasks queued on one host: the one running and the next, so no host waits for the client.
 QUEUE_PER_HOST = 2
-
-
-#: A host is one file's worth of parallelism: the BLAS that NumPy links (used by the descriptors'
-#: last step) must not start a thread per core in every host, whose idle spinning costs CPU time
-#: the other hosts need. A value the operator set explicitly is kept.
-_ONE_THREAD = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-
-
-def _host_environment() -> dict[str, str]:
-    env = dict(os.environ)
-    for name in _ONE_THREAD:
-        env.setdefault(name, "1")
-    return env
 
 
 def _warm_up() -> None:
@@ -122,7 +110,7 @@ class Host:
                     f"host_main({theirs.fileno()}, {os.getpid()}, {bool(pdeathsig)})")
             self.process = subprocess.Popen([sys.executable, "-c", code], pass_fds=(theirs.fileno(),),
                                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                            env=_host_environment())
+                                            env=worker_environment())
         self.conn = Connection(ours.detach())
         self.queue: deque[tuple[Hashable, Task]] = deque()  # sent, not finished; the first is running
         self.orphans: list[tuple[Hashable, Task]] = []  # queued behind a task that killed the host

@@ -37,6 +37,7 @@ from vidprint.pipeline import Fingerprint, fingerprint
 from vidprint.tmk.bars import content_features
 from vidprint.tmk.compact import CompactDescriptor
 from vidprint.tmk.compact_accumulate import CompactAccumulator
+from vidprint.worker_env import one_thread_workers
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".mkv", ".webm", ".mov", ".avi", ".gif", ".ogv", ".m4v", ".flv",
                             ".wmv", ".mpg", ".mpeg", ".ts", ".3gp"})
@@ -258,7 +259,8 @@ def build_set(sources: Sequence[Video], transforms: Sequence[str], workdir: str 
                 bar.update(1)
         else:
             # spawn, not fork: forking a process that runs hashing threads can deadlock the child
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as ex:
+            with one_thread_workers(), \
+                    ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as ex:
                 futs = {ex.submit(_job, s, n, str(workdir), bars): (s.name, n) for s, n in tasks}
                 for fu in as_completed(futs):
                     results[futs[fu]] = fu.result()
@@ -519,7 +521,8 @@ def score_pairs(es: EvalSet, methods: dict[str, Method] | None = None, *, progre
         chunks = np.array_split(np.arange(n), jobs * 4)
         bar = _bar(n, "pairs", progress)
         parts: dict[int, tuple] = {}
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as ex:
+        with one_thread_workers(), \
+                ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as ex:
             futs = {ex.submit(_score_chunk, es.cache_root, es.bars, list(videos), q[ix], c[ix], base): i
                     for i, ix in enumerate(chunks)}
             for fu in as_completed(futs):
