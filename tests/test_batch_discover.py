@@ -64,7 +64,8 @@ def test_discover_by_content_not_by_name(tmp_path):
     (tmp_path / "notes.txt").write_text("plain notes\n")  # neither: ignored
     (tmp_path / "empty.mp4").write_bytes(b"")
     found = _by_path(discover([tmp_path]))
-    assert found["clip.mp4"] == Candidate(str(tmp_path / "clip.mp4"), len(video), "mp4")
+    assert found["clip.mp4"] == Candidate(str(tmp_path / "clip.mp4"), len(video), "mp4",
+                                          os.stat(tmp_path / "clip.mp4").st_mtime_ns)
     assert found["no_extension"].container == "mp4"
     assert found["clip.txt"].container == "mp4"
     assert isinstance(found["text.mp4"], Candidate) and found["text.mp4"].container is None

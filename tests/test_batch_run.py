@@ -313,3 +313,43 @@ def test_no_paths_keeps_file_paths_out_of_the_index(tmp_path):
         assert "path" not in ix.get(entry_id).metadata
     assert not any(b"secret-name" in p.read_bytes() for p in (tmp_path / "ix").rglob("*") if p.is_file()
                    and not p.name.endswith(".jsonl"))
+
+
+def test_resume_reads_only_files_changed_since_their_commit(tmp_path, monkeypatch):
+    """A file whose path, size and modification time match a committed entry is not read again for its
+    content id on resume; a touched file is read (and skipped all the same: same content); --reread
+    (trust_stat=False) reads every file."""
+    import dataclasses
+
+    import vidprint.batch.run as R
+
+    arch = tmp_path / "arch"
+    arch.mkdir()
+    a = make_video(21, seconds=1.0, size=(64, 48))
+    (arch / "a.mp4").write_bytes(a)
+    (arch / "b.mp4").write_bytes(make_video(22, seconds=1.0, size=(64, 48)))
+    (arch / "a_copy.mp4").write_bytes(a)
+    config = BatchConfig(limits=Limits(120, MEMORY_CAP * 2), workers=1)
+    assert run_batch([str(arch)], str(tmp_path / "ix"), config, Recorder()).done == 2
+    with Index.open(tmp_path / "ix") as ix:
+        committed = {os.path.basename(ix.metadata(i)["path"]) for i in ix.ids()}
+        assert all("mtime_ns" in ix.metadata(i) for i in ix.ids())
+    everything = {"a.mp4", "a_copy.mp4", "b.mp4"}
+    assert len(committed) == 2 and "b.mp4" in committed
+
+    read: list[str] = []
+    real = R.sha256_file
+    monkeypatch.setattr(R, "sha256_file", lambda p: read.append(os.path.basename(p)) or real(p))
+    again = run_batch([str(arch)], str(tmp_path / "ix"), config, Recorder())
+    assert again.done == 0 and again.skipped["already indexed"] == 3
+    assert set(read) == everything - committed  # the duplicate only: it was never committed under its path
+
+    st = os.stat(arch / "b.mp4")
+    os.utime(arch / "b.mp4", ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))
+    read.clear()
+    again = run_batch([str(arch)], str(tmp_path / "ix"), config, Recorder())
+    assert again.done == 0 and set(read) == everything - committed | {"b.mp4"}
+
+    read.clear()
+    again = run_batch([str(arch)], str(tmp_path / "ix"), dataclasses.replace(config, trust_stat=False), Recorder())
+    assert again.done == 0 and sorted(read) == sorted(everything)

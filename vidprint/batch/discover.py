@@ -40,11 +40,13 @@ _IMAGE_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"mif1", b"msf1", b"avif", 
 
 @dataclass(frozen=True)
 class Candidate:
-    """A file to hash. ``container``: what its first bytes say (None: unrecognised, tried by name)."""
+    """A file to hash. ``container``: what its first bytes say (None: unrecognised, tried by name);
+    ``mtime_ns``: its modification time when the walk saw it (None: not known)."""
 
     path: str
     size: int
     container: str | None
+    mtime_ns: int | None = None
 
 
 @dataclass(frozen=True)
@@ -169,7 +171,7 @@ def _examine(path: str, st: os.stat_result, explicit: bool) -> Found:
     container = sniff(head)
     if container is None and not (explicit or _has_video_extension(path)):
         return Ignored(path)
-    return Candidate(path, int(st.st_size), container)
+    return Candidate(path, int(st.st_size), container, int(st.st_mtime_ns))
 
 
 def discover(paths: Iterable[str | os.PathLike]) -> Iterator[Found]:

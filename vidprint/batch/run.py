@@ -30,7 +30,7 @@ import json
 import os
 import time
 from collections import Counter, deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -165,11 +165,13 @@ def _list(paths: Sequence[str], counters: Counters, log: RunLog, progress: Progr
 
 
 def _drive(candidates: list[Candidate], pool, decide: Callable[[Candidate, str], Task | None],
-           on_outcome: Callable[[Candidate, Outcome], None], tick: Callable[[], None]) -> None:
+           on_outcome: Callable[[Candidate, Outcome], None], tick: Callable[[], None],
+           known_id: Callable[[Candidate], str | None] = lambda c: None) -> None:
     """Feed ``pool`` with the tasks ``decide`` returns; hand every outcome to ``on_outcome``.
 
     Content ids are computed ahead on two threads (reading is I/O, hashlib releases the GIL), a few
-    more than the pool holds, so workers never wait for the client.
+    more than the pool holds, so workers never wait for the client; a file for which ``known_id``
+    gives an id (unchanged since it was committed) is not read.
     """
     it = iter(candidates)
     ahead: deque = deque()
@@ -180,7 +182,13 @@ def _drive(candidates: list[Candidate], pool, decide: Callable[[Candidate, str],
                 c = next(it, None)
                 if c is None:
                     return
-                ahead.append((c, hasher.submit(sha256_file, c.path)))
+                cid = known_id(c)
+                if cid is None:
+                    ahead.append((c, hasher.submit(sha256_file, c.path)))
+                else:
+                    done: Future = Future()
+                    done.set_result(cid)
+                    ahead.append((c, done))
 
         refill()
         try:
@@ -252,12 +260,28 @@ class BatchConfig:
     #: Record each file's path in its index entry's metadata (an operator's own archive index wants
     #: to say which file matched); False for an index that will be shared: a path says who had what.
     store_paths: bool = True
+    #: Resume: a file whose path, size and modification time equal those recorded with a committed
+    #: entry (``store_paths`` only) is skipped without reading it again for its content id; False
+    #: reads every file (``--reread``: for a file system whose modification times cannot be trusted).
+    trust_stat: bool = True
 
     def __post_init__(self):
         if self.workers < 1:
             raise InvalidArgumentError("--workers", f"must be >= 1, got {self.workers}")
         if self.commit_every < 1:
             raise InvalidArgumentError("--commit-every", f"must be >= 1, got {self.commit_every}")
+
+
+def _committed_files(ix) -> dict[str, tuple[int, int, str]]:
+    """path -> (bytes, mtime_ns, content id) of the index's entries that recorded them (a batch with
+    ``store_paths``); entries without them (older runs, ``--no-paths``, other writers) are left out."""
+    out: dict[str, tuple[int, int, str]] = {}
+    for cid in ix.ids():
+        md = ix.metadata(cid)
+        path, size, mtime = md.get("path"), md.get("bytes"), md.get("mtime_ns")
+        if isinstance(path, str) and isinstance(size, int) and isinstance(mtime, int):
+            out[path] = (size, mtime, cid)
+    return out
 
 
 def _open_index_for_writing(path: str):
@@ -318,7 +342,11 @@ def run_batch(paths: Sequence[str], index: str, config: BatchConfig = BatchConfi
                 counters.done += 1
                 counters.frames += outcome.frames
                 counters.hashing_seconds += outcome.seconds
-                meta = {"path": c.path, "bytes": c.size} if config.store_paths else {"bytes": c.size}
+                meta: dict[str, Any] = {"bytes": c.size}
+                if config.store_paths:
+                    meta["path"] = c.path
+                    if c.mtime_ns is not None:
+                        meta["mtime_ns"] = c.mtime_ns
                 pending.append((outcome.fingerprint, outcome.content_id, meta))
                 progress.file(c.path, "hashed", frames=outcome.frames, seconds=outcome.seconds,
                               content_id=outcome.content_id)
@@ -332,7 +360,13 @@ def run_batch(paths: Sequence[str], index: str, config: BatchConfig = BatchConfi
             try:
                 candidates = _list(paths, counters, log, progress)
                 progress.start(len(candidates))
-                _drive(candidates, pool, decide, on_outcome, tick)
+                committed = _committed_files(ix) if config.store_paths and config.trust_stat else {}
+
+                def known_id(c: Candidate) -> str | None:
+                    rec = committed.get(c.path)
+                    return rec[2] if rec is not None and rec[:2] == (c.size, c.mtime_ns) else None
+
+                _drive(candidates, pool, decide, on_outcome, tick, known_id)
             except KeyboardInterrupt:
                 counters.interrupted = True
             commit()

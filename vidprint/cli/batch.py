@@ -90,7 +90,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     config = _config(args, commit_every=args.commit_every, retry_failed=args.retry_failed,
-                     store_paths=not args.no_paths)
+                     store_paths=not args.no_paths, trust_stat=not args.reread)
     _terminate_as_interrupt()
     counters = run_batch(args.archives, args.index, config, make_progress(args.quiet, args.json))
     if counters.interrupted:
@@ -129,6 +129,9 @@ def register(sub) -> None:
                    help="hash again the files an earlier run recorded as failed (default: skip them)")
     p.add_argument("--no-paths", action="store_true",
                    help="do not record file paths in the index (for an index that will be shared)")
+    p.add_argument("--reread", action="store_true",
+                   help="resume: read every file again for its content id, even one whose path, size and "
+                        "modification time match a committed entry (default: such a file is not read)")
     _add_hash_flags(p, every_seconds=1.0)  # archives: the reference tools' sparse default
     p.set_defaults(func=cmd_batch)
 

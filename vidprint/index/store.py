@@ -319,6 +319,15 @@ class Index:
     def generation(self) -> int:
         return self._manifest.generation
 
+    def metadata(self, id: str) -> dict[str, Any]:
+        """The metadata of entry ``id`` alone (no fingerprint is read); KeyError if absent."""
+        self._check_open()
+        try:
+            si, row = divmod(self._live[id], 1 << _SHIFT)
+        except KeyError:
+            raise KeyError(id) from None
+        return self._segs[si].reader.metadata(row)
+
     def get(self, id: str) -> Entry:
         """The entry ``id`` with its metadata and fingerprints; KeyError if absent."""
         self._check_open()
