@@ -213,3 +213,26 @@ def test_worker_environment_one_blas_thread_unless_set(monkeypatch):
     with one_thread_workers():
         assert os.environ["OPENBLAS_NUM_THREADS"] == "1" and os.environ["OMP_NUM_THREADS"] == "3"
     assert dict(os.environ) == before
+
+
+def test_batch_and_scan_clients_get_one_blas_thread_before_numpy_loads():
+    """`vidprint batch` / `scan` size their own BLAS before NumPy loads (vidprint.worker_env.
+    one_thread_here): building the CLI's parser must not load NumPy, and the helper refuses, changing
+    nothing, once it is loaded."""
+    import subprocess
+    import sys
+
+    code = ("import os, sys\n"
+            "for n in ('OPENBLAS_NUM_THREADS', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS'): os.environ.pop(n, None)\n"
+            "os.environ['MKL_NUM_THREADS'] = '4'\n"
+            "import vidprint.cli as c\n"
+            "c.build_parser()\n"
+            "assert 'numpy' not in sys.modules, 'the parser loaded numpy'\n"
+            "from vidprint.worker_env import one_thread_here\n"
+            "assert one_thread_here()\n"
+            "assert os.environ['OPENBLAS_NUM_THREADS'] == '1' and os.environ['MKL_NUM_THREADS'] == '4'\n"
+            "import numpy\n"
+            "os.environ.pop('OMP_NUM_THREADS')\n"
+            "assert not one_thread_here() and 'OMP_NUM_THREADS' not in os.environ\n")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr

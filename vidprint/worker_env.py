@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 from typing import Iterator, Mapping
 
 #: The variables that size the BLAS / OpenMP thread pools NumPy's BLAS may use.
@@ -39,3 +40,16 @@ def one_thread_workers() -> Iterator[None]:
     finally:
         for name in added:
             os.environ.pop(name, None)
+
+
+def one_thread_here() -> bool:
+    """Give this process one BLAS thread too, if NumPy is not loaded yet (the variables of
+    :data:`ONE_THREAD_VARIABLES` not already set are set, and its workers inherit them). For a process
+    that coordinates workers (the client of ``vidprint batch`` / ``scan``: index commits and queries),
+    whose own numerical work is light and must not take CPU time from the workers. Returns False, and
+    changes nothing, when NumPy is already loaded (too late to size its thread pool)."""
+    if "numpy" in sys.modules:
+        return False
+    for name in ONE_THREAD_VARIABLES:
+        os.environ.setdefault(name, "1")
+    return True

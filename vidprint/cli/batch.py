@@ -17,6 +17,8 @@ import re
 import signal
 import sys
 
+from vidprint.worker_env import one_thread_here
+
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)\s*$", re.IGNORECASE)
 
 
@@ -82,6 +84,7 @@ def _terminate_as_interrupt() -> None:
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
+    one_thread_here()  # before NumPy loads: the workers hash, this process only coordinates
     from vidprint.batch import run_batch
     from vidprint.batch.progress import make_progress
 
@@ -99,6 +102,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
+    one_thread_here()  # before NumPy loads: the workers hash; this process queries (measured: docs/batch.md)
     from vidprint.batch import run_scan, scan_exit_status
     from vidprint.batch.progress import make_progress
 

@@ -11,12 +11,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
-from vidprint.synth import scene_frames, write_video
-
 
 def _make_videos(folder: Path) -> dict[str, Path]:
+    import numpy as np  # here, not at import: building the CLI's parser loads no NumPy (cli.batch)
+
+    from vidprint.synth import scene_frames, write_video
+
     w, h, fps, seconds = 320, 240, 30, 8
     n = seconds * fps
     paths: dict[str, Path] = {}
