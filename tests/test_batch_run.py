@@ -353,3 +353,40 @@ def test_resume_reads_only_files_changed_since_their_commit(tmp_path, monkeypatc
     read.clear()
     again = run_batch([str(arch)], str(tmp_path / "ix"), dataclasses.replace(config, trust_stat=False), Recorder())
     assert again.done == 0 and sorted(read) == sorted(everything)
+
+
+def test_scan_resume_reads_only_files_changed_since_reported(batch, archive, tmp_path, monkeypatch):
+    """scan's report lines carry each file's size and modification time; a resume does not read a
+    file that still has them (the line is there: skipped), reads a touched one, and --reread reads all."""
+    import dataclasses
+
+    import vidprint.batch.run as R
+
+    _, _, index, _ = batch
+    q = tmp_path / "uploads"
+    q.mkdir()
+    shutil.copy(archive / "good" / "a.mp4", q / "one.mp4")
+    shutil.copy(archive / "good" / "a.mp4", q / "same_content.mp4")
+    (q / "other.mp4").write_bytes(make_video(98, seconds=1.0, size=(64, 48)))
+    report = tmp_path / "report.jsonl"
+    config = BatchConfig(workers=1)
+    run_scan([str(q)], str(index), str(report), config, Recorder())
+    lines = {os.path.basename(r["path"]): r for r in map(json.loads, report.read_text().splitlines())}
+    for name, r in lines.items():  # each line stamped with its own file, duplicates included
+        st = os.stat(q / name)
+        assert (r["bytes"], r["mtime_ns"]) == (st.st_size, st.st_mtime_ns)
+
+    read: list[str] = []
+    real = R.sha256_file
+    monkeypatch.setattr(R, "sha256_file", lambda p: read.append(os.path.basename(p)) or real(p))
+    c = run_scan([str(q)], str(index), str(report), config, Recorder())
+    assert read == [] and c.skipped["already reported"] == 3 and scan_exit_status(c) == 0
+
+    st = os.stat(q / "other.mp4")
+    os.utime(q / "other.mp4", ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))
+    c = run_scan([str(q)], str(index), str(report), config, Recorder())
+    assert read == ["other.mp4"] and c.done == 0 and c.skipped["already reported"] == 3
+    read.clear()
+    run_scan([str(q)], str(index), str(report), dataclasses.replace(config, trust_stat=False), Recorder())
+    assert sorted(read) == ["one.mp4", "other.mp4", "same_content.mp4"]
+    assert len(report.read_text().splitlines()) == 3  # nothing appended twice

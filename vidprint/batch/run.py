@@ -261,8 +261,9 @@ class BatchConfig:
     #: to say which file matched); False for an index that will be shared: a path says who had what.
     store_paths: bool = True
     #: Resume: a file whose path, size and modification time equal those recorded with a committed
-    #: entry (``store_paths`` only) is skipped without reading it again for its content id; False
-    #: reads every file (``--reread``: for a file system whose modification times cannot be trusted).
+    #: entry (batch, ``store_paths`` only) or a reported line (scan) is skipped without reading it
+    #: again for its content id; False reads every file (``--reread``: for a file system whose
+    #: modification times cannot be trusted).
     trust_stat: bool = True
 
     def __post_init__(self):
@@ -403,6 +404,16 @@ def _report_line(path: str, outcome: Outcome, matches: list[dict] | None, thresh
     return line
 
 
+def _stamped(line: dict, c: Candidate) -> dict:
+    """``line`` for file ``c``: its path, size and modification time (what a resume compares)."""
+    out = dict(line, path=c.path, bytes=c.size)
+    if c.mtime_ns is not None:
+        out["mtime_ns"] = c.mtime_ns
+    else:
+        out.pop("mtime_ns", None)
+    return out
+
+
 def _match_detail(line: dict) -> str | None:
     ids = [m.get("id") for m in line.get("matches", []) if isinstance(m, dict)]
     return ("matches " + ", ".join(str(i)[:16] for i in ids[:3]) + (" ..." if len(ids) > 3 else "")) if ids else None
@@ -455,8 +466,9 @@ def run_scan(paths: Sequence[str], index: str, report: str, config: BatchConfig 
                 progress.file(path, line["status"], frames=frames, seconds=seconds, detail=_match_detail(line),
                               content_id=line.get("content_id"))
 
-            def finish(path: str, outcome: Outcome) -> dict:
-                """Query the index with a hashed file (or record its failure) and report it."""
+            def finish(path: str, outcome: Outcome, c: Candidate | None = None) -> dict:
+                """Query the index with a hashed file (or record its failure) and report it (with
+                ``c``'s size and modification time for a file of the archive)."""
                 matches = None
                 if outcome.ok:
                     try:
@@ -465,6 +477,8 @@ def run_scan(paths: Sequence[str], index: str, report: str, config: BatchConfig 
                         outcome = failure(path, outcome.content_id, "query", "query failed",
                                           f"{type(exc).__name__}: {exc}")
                 line = _report_line(path, outcome, matches, thresholds)
+                if c is not None:
+                    line = _stamped(line, c)
                 if outcome.ok:
                     counters.frames += outcome.frames
                     known[outcome.content_id] = line
@@ -490,7 +504,7 @@ def run_scan(paths: Sequence[str], index: str, report: str, config: BatchConfig 
                         emit(c.path, prior)
                         return None
                     if cid in known:  # same content as a file already scanned: same answer, no hashing
-                        emit(c.path, dict(known[cid], path=c.path))
+                        emit(c.path, _stamped(known[cid], c))
                         return None
                     if cid in waiting:  # the same content is being hashed right now
                         waiting[cid].append(c)
@@ -499,16 +513,26 @@ def run_scan(paths: Sequence[str], index: str, report: str, config: BatchConfig 
                     return Task(c.path, cid, None, config.options, config.limits)
 
                 def on_outcome(c: Candidate, outcome: Outcome) -> None:
-                    line = finish(c.path, outcome)
+                    line = finish(c.path, outcome, c)
                     for other in waiting.pop(outcome.content_id, []) if outcome.content_id else []:
                         if line["status"] == "error":
                             log.error(dict(outcome.error_dict(), path=other.path))
-                        emit(other.path, dict(line, path=other.path))
+                        emit(other.path, _stamped(line, other))
+
+                # resume: a file reported with the size and modification time it still has is not
+                # read again (its content id is the reported one; decide() then skips it)
+                stat_ids = {(r.get("path"), r.get("bytes"), r.get("mtime_ns")): r.get("content_id")
+                            for r in out.lines if r.get("content_id") and r.get("mtime_ns") is not None}
+
+                def known_id(c: Candidate) -> str | None:
+                    if not config.trust_stat or c.mtime_ns is None:
+                        return None
+                    return stat_ids.get((c.path, c.size, c.mtime_ns))
 
                 try:
                     candidates = _list(paths, counters, log, progress)
                     progress.start(len(candidates))
-                    _drive(candidates, pool, decide, on_outcome, lambda: None)
+                    _drive(candidates, pool, decide, on_outcome, lambda: None, known_id)
                 except KeyboardInterrupt:
                     counters.interrupted = True
     finally:

@@ -106,7 +106,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     from vidprint.batch import run_scan, scan_exit_status
     from vidprint.batch.progress import make_progress
 
-    config = _config(args, max_bytes=args.max_bytes)
+    config = _config(args, max_bytes=args.max_bytes, trust_stat=not args.reread)
     _terminate_as_interrupt()
     counters = run_scan(args.archives, args.against, args.report, config, make_progress(args.quiet, args.json))
     if counters.interrupted:
@@ -148,6 +148,9 @@ def register(sub) -> None:
     p.add_argument("archives", nargs="+", metavar="ARCHIVE", help="folders or files, or - for standard input")
     p.add_argument("--against", required=True, metavar="INDEX", help="the index to query")
     p.add_argument("--report", required=True, metavar="OUT.jsonl", help="JSON-lines report (appended to)")
+    p.add_argument("--reread", action="store_true",
+                   help="resume: read every file again for its content id, even one whose path, size and "
+                        "modification time match a line of the report (default: such a file is not read)")
     p.add_argument("--max-bytes", type=parse_bytes, default=DEFAULT_MAX_BYTES, metavar="BYTES",
                    help=f"stdin: largest MP4 with its index at the end held in memory (default "
                         f"{DEFAULT_MAX_BYTES >> 30}G)")
