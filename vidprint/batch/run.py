@@ -32,7 +32,7 @@ import time
 from collections import Counter, deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from vidprint.batch.discover import Candidate, Ignored, discover
 from vidprint.batch.progress import Progress, format_summary
@@ -273,16 +273,21 @@ class BatchConfig:
             raise InvalidArgumentError("--commit-every", f"must be >= 1, got {self.commit_every}")
 
 
-def _committed_files(ix) -> dict[str, tuple[int, int, str]]:
-    """path -> (bytes, mtime_ns, content id) of the index's entries that recorded them (a batch with
-    ``store_paths``); entries without them (older runs, ``--no-paths``, other writers) are left out."""
-    out: dict[str, tuple[int, int, str]] = {}
+def _unchanged_files(records: Iterable[tuple[Any, Any, Any, Any]]) -> Callable[[Candidate], str | None]:
+    """The resume's stat check. From ``(path, bytes, mtime_ns, content id)`` records of files already
+    done (malformed ones ignored), a function giving the content id of a candidate whose path, size
+    and modification time are all unchanged, else None (the file must be read)."""
+    table = {(path, size, mtime): cid for path, size, mtime, cid in records
+             if isinstance(path, str) and isinstance(size, int) and isinstance(mtime, int) and cid}
+    return lambda c: table.get((c.path, c.size, c.mtime_ns)) if c.mtime_ns is not None else None
+
+
+def _committed_files(ix) -> Iterator[tuple[Any, Any, Any, str]]:
+    """``(path, bytes, mtime_ns, content id)`` of the index's entries as a batch with ``store_paths``
+    records them (None where an entry lacks one: older runs, ``--no-paths``, other writers)."""
     for cid in ix.ids():
         md = ix.metadata(cid)
-        path, size, mtime = md.get("path"), md.get("bytes"), md.get("mtime_ns")
-        if isinstance(path, str) and isinstance(size, int) and isinstance(mtime, int):
-            out[path] = (size, mtime, cid)
-    return out
+        yield md.get("path"), md.get("bytes"), md.get("mtime_ns"), cid
 
 
 def _open_index_for_writing(path: str):
@@ -361,13 +366,9 @@ def run_batch(paths: Sequence[str], index: str, config: BatchConfig = BatchConfi
             try:
                 candidates = _list(paths, counters, log, progress)
                 progress.start(len(candidates))
-                committed = _committed_files(ix) if config.store_paths and config.trust_stat else {}
-
-                def known_id(c: Candidate) -> str | None:
-                    rec = committed.get(c.path)
-                    return rec[2] if rec is not None and rec[:2] == (c.size, c.mtime_ns) else None
-
-                _drive(candidates, pool, decide, on_outcome, tick, known_id)
+                trusted = config.store_paths and config.trust_stat
+                _drive(candidates, pool, decide, on_outcome, tick,
+                       _unchanged_files(_committed_files(ix) if trusted else ()))
             except KeyboardInterrupt:
                 counters.interrupted = True
             commit()
@@ -521,13 +522,8 @@ def run_scan(paths: Sequence[str], index: str, report: str, config: BatchConfig 
 
                 # resume: a file reported with the size and modification time it still has is not
                 # read again (its content id is the reported one; decide() then skips it)
-                stat_ids = {(r.get("path"), r.get("bytes"), r.get("mtime_ns")): r.get("content_id")
-                            for r in out.lines if r.get("content_id") and r.get("mtime_ns") is not None}
-
-                def known_id(c: Candidate) -> str | None:
-                    if not config.trust_stat or c.mtime_ns is None:
-                        return None
-                    return stat_ids.get((c.path, c.size, c.mtime_ns))
+                known_id = _unchanged_files((r.get("path"), r.get("bytes"), r.get("mtime_ns"), r.get("content_id"))
+                                            for r in out.lines if config.trust_stat)
 
                 try:
                     candidates = _list(paths, counters, log, progress)

@@ -278,9 +278,7 @@ def compact_level2_detail_many(query: CompactDescriptor, candidates: Sequence[Co
 
 def compact_level2_detail(a: CompactDescriptor, b: CompactDescriptor) -> tuple[float, float, float]:
     """(level 2, offset, scale) of a pair; see :class:`CompactScore` and the module docstring."""
-    if a.num_frequencies != b.num_frequencies:
-        raise IncompatibleDescriptorsError(f"compact frequency counts differ: {a.num_frequencies} != {b.num_frequencies}")
-    l2, off, sc = compact_level2_detail_many(a, [b])
+    l2, off, sc = compact_level2_pairs([a], [b])
     return float(l2[0]), float(off[0]), float(sc[0])
 
 
