@@ -160,10 +160,30 @@ def test_pipe_hashes_like_the_file(layout, small_video, tmp_path):
     boxes = _boxes(data)
     assert (boxes.index(b"moov") < boxes.index(b"mdat")) == (layout == "moov first")
     src = open_stdin(stream=io.BufferedReader(NonSeekable(data)))
+    assert src.buffered == (layout == "moov last")  # an index first needs no seeking: streamed
     fp = vidprint.fingerprint(src.source, every_seconds=1.0)
     ref = vidprint.fingerprint(data, every_seconds=1.0)
     assert fp.vpdq == ref.vpdq and fp.compact == ref.compact and fp.tmk == ref.tmk
     assert src.content_id() == hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.parametrize("fmt", ["matroska", "mpegts"])
+def test_streamable_pipe_is_decoded_as_read_whatever_its_size(fmt, tmp_path):
+    """A pipe whose layout needs no seeking is not held in memory: --max-bytes does not apply, the
+    fingerprint equals the file's, and the content id covers every byte (also what the decoder
+    left unread)."""
+    buf = io.BytesIO()
+    write_video(buf, scene_frames(7, 45, 96, 64), 30, container_format=fmt)
+    data = buf.getvalue() + b"\0" * 1000  # trailing bytes no demuxer needs
+    src = open_stdin(max_bytes=1000, stream=io.BufferedReader(NonSeekable(data)))
+    assert not src.buffered
+    fp = vidprint.fingerprint(src.source, every_seconds=1.0)
+    ref = vidprint.fingerprint(buf.getvalue(), every_seconds=1.0)
+    assert fp.vpdq == ref.vpdq and fp.compact == ref.compact and fp.decoded_frames == 45
+    assert src.content_id() == hashlib.sha256(data).hexdigest()
+    # the library path too: a non-seekable file object handed to fingerprint directly
+    direct = vidprint.fingerprint(io.BufferedReader(NonSeekable(buf.getvalue())), every_seconds=1.0, max_bytes=1000)
+    assert direct.vpdq == ref.vpdq and direct.compact == ref.compact
 
 
 def test_pipe_larger_than_max_bytes_fails_clearly(small_video):

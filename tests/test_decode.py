@@ -263,3 +263,28 @@ def test_reference_padded_dimensions():
     got, _ = _indices(VIDEOS / "test-padded-dimensions.mp4", {"v": VPDQSource(), "t": TMKSource()})
     assert len(got["v"][0]) == 150 and got["v"][2] == {(1080, 1080)}
     assert len(got["t"][0]) == 77
+
+
+def test_streamable_layout_from_first_bytes():
+    """Which non-seekable inputs are decoded as they are read (vidprint.decode.container): hand-built
+    prefixes, damaged ones included."""
+    from vidprint.decode.container import mp4_index_position, streamable_layout
+
+    def box(kind: bytes, body: bytes = b"") -> bytes:
+        return (8 + len(body)).to_bytes(4, "big") + kind + body
+
+    ftyp = box(b"ftyp", b"isom\0\0\2\0isomiso2")
+    assert mp4_index_position(ftyp + box(b"free") + box(b"moov", b"\0" * 40)) == "first"
+    assert mp4_index_position(ftyp + box(b"mdat", b"\0" * 40)) == "last"
+    large = (1).to_bytes(4, "big") + b"free" + (24).to_bytes(8, "big") + b"\0" * 8  # 64-bit size
+    assert mp4_index_position(ftyp + large + box(b"moov")) == "first"
+    assert mp4_index_position(ftyp) is None  # the prefix ends before either
+    assert mp4_index_position(ftyp + (1).to_bytes(4, "big") + b"free") is None  # cut inside a header
+    assert mp4_index_position(ftyp + (3).to_bytes(4, "big") + b"free") is None  # impossible size
+    assert mp4_index_position(b"garbage bytes, not boxes") is None and mp4_index_position(b"") is None
+    assert streamable_layout(ftyp + box(b"moov")) and not streamable_layout(ftyp + box(b"mdat"))
+    assert streamable_layout(b"\x1aE\xdf\xa3" + b"\0" * 20)  # Matroska / WebM
+    ts = (b"\x47" + b"\0" * 187) * 3
+    assert streamable_layout(ts + b"\x47") and not streamable_layout(ts[:300])
+    assert streamable_layout(b"YUV4MPEG2 W64 H48") and streamable_layout(b"DKIF\0\0")
+    assert not streamable_layout(b"GIF89a") and not streamable_layout(b"")

@@ -1,15 +1,17 @@
 """Reading one video from standard input (``vidprint hash -``, ``vidprint scan -``), without temporary files.
 
-A pipe cannot seek, and a container may keep its index at the end (an MP4 whose ``moov`` box follows
-the media data, as many cameras and encoders write it): the decoder needs that index before the
-first frame. So a non-seekable standard input is read into memory, up to ``max_bytes`` (default
-:data:`DEFAULT_MAX_BYTES`, the CLI's ``--max-bytes``), and decoded from there, whatever its layout
-(the same rule as :func:`vidprint.decode.container.open_container` for any non-seekable file object);
-a larger input fails with a :class:`~vidprint.errors.DecodeError` that says so, instead of the
-decoder's "corrupt or truncated". Standard input redirected from a regular file is seekable and is
-read directly, lazily.
+A pipe cannot seek. When its first bytes show a layout that needs no seeking (Matroska / WebM, MPEG-TS,
+an MP4 with its index, the ``moov`` box, before the media data, ...:
+:func:`vidprint.decode.container.streamable_layout`), it is decoded as it is read, in bounded memory
+whatever its length. Otherwise (an MP4 whose ``moov`` box follows the media data, as many cameras and
+encoders write it: the decoder needs that index before the first frame) it is read into memory, up to
+``max_bytes`` (default :data:`DEFAULT_MAX_BYTES`, the CLI's ``--max-bytes``), and decoded from there; a
+larger input fails with a :class:`~vidprint.errors.DecodeError` that says so, instead of the decoder's
+"corrupt or truncated". Standard input redirected from a regular file is seekable and is read
+directly, lazily.
 
-The SHA-256 of the input (its ``content_id``) is computed while it is read.
+The SHA-256 of the input (its ``content_id``) is computed while it is read; after a streamed decode,
+:meth:`StdinInput.content_id` reads (and hashes) whatever the decoder left.
 """
 from __future__ import annotations
 
@@ -20,33 +22,57 @@ from typing import BinaryIO
 
 from vidprint.errors import DecodeError
 
-#: Largest input held in memory when standard input is a pipe (1 GiB); ``--max-bytes`` changes it.
+#: Largest input held in memory when standard input is a pipe that cannot be streamed (1 GiB);
+#: ``--max-bytes`` changes it.
 DEFAULT_MAX_BYTES = 1 << 30
 NAME = "<stdin>"
 _CHUNK = 1 << 20
-_BMFF_BOXES = (b"ftyp", b"moov", b"mdat", b"free", b"skip", b"wide", b"pnot", b"uuid", b"styp", b"sidx")
+
+
+class _Hashing:
+    """Reads ``stream`` and hashes every byte read (a pipe's content id, computed on the way)."""
+
+    def __init__(self, stream: BinaryIO, sha) -> None:
+        self._stream = stream
+        self._sha = sha
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._stream.read(size)
+        if data:
+            self._sha.update(data)
+        return data
 
 
 class StdinInput:
     """A video on standard input, ready for :func:`vidprint.fingerprint` (``.source``)."""
 
-    def __init__(self, source, sha=None, buffered: bool = False):
+    def __init__(self, source, sha=None, buffered: bool = False, rest: _Hashing | None = None):
         self.source = source
         self.name = NAME
         self.buffered = buffered  # True: the whole input was read from a pipe into memory
         self._sha = sha
+        self._rest = rest  # a streamed pipe: what the decoder may not have read yet
 
     def content_id(self) -> str | None:
-        """SHA-256 hex of the whole input (None for a seekable file: the fingerprint computes it)."""
-        return None if self._sha is None else self._sha.hexdigest()
+        """SHA-256 hex of the whole input (None for a seekable file: the fingerprint computes it). For a
+        streamed pipe, the rest of the pipe is read (and hashed) first."""
+        if self._sha is None:
+            return None
+        if self._rest is not None:
+            while self._rest.read(_CHUNK):
+                pass
+        return self._sha.hexdigest()
 
 
 def open_stdin(max_bytes: int = DEFAULT_MAX_BYTES, stream: BinaryIO | None = None) -> StdinInput:
     """Prepare standard input (or ``stream``) for decoding; see the module docstring.
 
-    Raises :class:`~vidprint.errors.DecodeError` for an empty input, or a non-seekable one larger than
-    ``max_bytes``.
+    Raises :class:`~vidprint.errors.DecodeError` for an empty input, or a non-seekable one that cannot
+    be streamed and is larger than ``max_bytes``.
     """
+    # here, not at import: the CLI reads DEFAULT_MAX_BYTES while building its parser, before NumPy loads
+    from vidprint.decode.container import LAYOUT_PREFIX_BYTES, StreamingSource, mp4_index_position, streamable_layout
+
     stream = stream if stream is not None else sys.stdin.buffer
     try:
         seekable = stream.seekable()
@@ -55,38 +81,27 @@ def open_stdin(max_bytes: int = DEFAULT_MAX_BYTES, stream: BinaryIO | None = Non
     if seekable:
         return StdinInput(stream)
     sha = hashlib.sha256()
+    hashed = _Hashing(stream, sha)
     buf = io.BytesIO()
-    while True:
-        data = stream.read(min(_CHUNK, max_bytes + 1 - buf.tell()))
+    while buf.tell() < LAYOUT_PREFIX_BYTES:
+        data = hashed.read(LAYOUT_PREFIX_BYTES - buf.tell())
         if not data:
             break
-        sha.update(data)
         buf.write(data)
-        if buf.tell() > max_bytes:
-            raise _too_large(max_bytes, _index_last(buf))
     if buf.tell() == 0:
         raise DecodeError(NAME, "empty input (0 bytes on standard input)")
+    if streamable_layout(buf.getvalue()):
+        return StdinInput(StreamingSource(buf.getvalue(), hashed, NAME), sha, rest=hashed)
+    while buf.tell() <= max_bytes:
+        data = hashed.read(min(_CHUNK, max_bytes + 1 - buf.tell()))
+        if not data:
+            break
+        buf.write(data)
+    if buf.tell() > max_bytes:
+        raise _too_large(max_bytes, mp4_index_position(buf.getvalue()) == "last")
     buf.seek(0)
     buf.name = NAME  # what error messages call it
     return StdinInput(buf, sha, buffered=True)
-
-
-def _index_last(buf: io.BytesIO) -> bool:
-    """True if the top-level MP4 boxes read so far put ``mdat`` before any ``moov`` (ISO/IEC 14496-12)."""
-    data = buf.getbuffer()
-    pos = 0
-    while pos + 8 <= len(data):
-        size, kind = int.from_bytes(data[pos:pos + 4], "big"), bytes(data[pos + 4:pos + 8])
-        if kind not in _BMFF_BOXES:
-            return False
-        if kind in (b"moov", b"mdat"):
-            return kind == b"mdat"
-        if size == 1 and pos + 16 <= len(data):
-            size = int.from_bytes(data[pos + 8:pos + 16], "big")
-        if size < 8:
-            return False
-        pos += size
-    return False
 
 
 def _too_large(max_bytes: int, index_last: bool) -> DecodeError:
