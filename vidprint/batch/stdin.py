@@ -71,7 +71,8 @@ def open_stdin(max_bytes: int = DEFAULT_MAX_BYTES, stream: BinaryIO | None = Non
     be streamed and is larger than ``max_bytes``.
     """
     # here, not at import: the CLI reads DEFAULT_MAX_BYTES while building its parser, before NumPy loads
-    from vidprint.decode.container import LAYOUT_PREFIX_BYTES, StreamingSource, mp4_index_position, streamable_layout
+    from vidprint.decode.container import (LAYOUT_PREFIX_BYTES, StreamingSource, mp4_index_position, read_up_to,
+                                           streamable_layout)
 
     stream = stream if stream is not None else sys.stdin.buffer
     try:
@@ -82,24 +83,15 @@ def open_stdin(max_bytes: int = DEFAULT_MAX_BYTES, stream: BinaryIO | None = Non
         return StdinInput(stream)
     sha = hashlib.sha256()
     hashed = _Hashing(stream, sha)
-    buf = io.BytesIO()
-    while buf.tell() < LAYOUT_PREFIX_BYTES:
-        data = hashed.read(LAYOUT_PREFIX_BYTES - buf.tell())
-        if not data:
-            break
-        buf.write(data)
-    if buf.tell() == 0:
+    prefix = read_up_to(hashed, NAME, LAYOUT_PREFIX_BYTES)
+    if not prefix:
         raise DecodeError(NAME, "empty input (0 bytes on standard input)")
-    if streamable_layout(buf.getvalue()):
-        return StdinInput(StreamingSource(buf.getvalue(), hashed, NAME), sha, rest=hashed)
-    while buf.tell() <= max_bytes:
-        data = hashed.read(min(_CHUNK, max_bytes + 1 - buf.tell()))
-        if not data:
-            break
-        buf.write(data)
-    if buf.tell() > max_bytes:
-        raise _too_large(max_bytes, mp4_index_position(buf.getvalue()) == "last")
-    buf.seek(0)
+    if streamable_layout(prefix):
+        return StdinInput(StreamingSource(prefix, hashed, NAME), sha, rest=hashed)
+    data = prefix + read_up_to(hashed, NAME, max_bytes + 1 - len(prefix)) if len(prefix) <= max_bytes else prefix
+    if len(data) > max_bytes:
+        raise _too_large(max_bytes, mp4_index_position(data) == "last")
+    buf = io.BytesIO(data)
     buf.name = NAME  # what error messages call it
     return StdinInput(buf, sha, buffered=True)
 

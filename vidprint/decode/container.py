@@ -90,8 +90,9 @@ class StreamingSource:
         return bytes(data) if data else b""
 
 
-def _read_up_to(f, name: str, limit: int) -> bytes:
-    """Up to ``limit`` bytes from a non-seekable stream, in chunks (fewer only at its end)."""
+def read_up_to(f, name: str, limit: int) -> bytes:
+    """Up to ``limit`` bytes from a (non-seekable) binary stream, in chunks (fewer only at its end); a
+    read error or a text stream is a :class:`DecodeError` naming ``name``."""
     parts, total = [], 0
     while total < limit:
         try:
@@ -120,7 +121,7 @@ def _seekable(f) -> bool:
 def _buffer_stream(f, name: str, max_bytes: int, prefix: bytes = b"") -> io.BytesIO:
     """Read a non-seekable binary stream into memory (after the ``prefix`` already read from it), at
     most ``max_bytes`` bytes in all."""
-    data = prefix + _read_up_to(f, name, max_bytes + 1 - len(prefix)) if len(prefix) <= max_bytes else prefix
+    data = prefix + read_up_to(f, name, max_bytes + 1 - len(prefix)) if len(prefix) <= max_bytes else prefix
     if len(data) > max_bytes:
         raise DecodeError(name, f"non-seekable input larger than {max_bytes:,} bytes: a stream that "
                                 "cannot seek is buffered in memory up to this limit; give a file path")
@@ -144,7 +145,7 @@ def open_container(src: Source, name: str | None = None, *,
         pass
     elif not isinstance(src, (bytes, bytearray, memoryview, str, os.PathLike)) and hasattr(src, "read"):
         if not _seekable(src):
-            prefix = _read_up_to(src, name, min(LAYOUT_PREFIX_BYTES, max_bytes + 1))
+            prefix = read_up_to(src, name, min(LAYOUT_PREFIX_BYTES, max_bytes + 1))
             if not prefix:
                 raise DecodeError(name, "empty input (0 bytes)")
             src = StreamingSource(prefix, src, name) if streamable_layout(prefix) else \

@@ -319,23 +319,22 @@ class Index:
     def generation(self) -> int:
         return self._manifest.generation
 
-    def metadata(self, id: str) -> dict[str, Any]:
-        """The metadata of entry ``id`` alone (no fingerprint is read); KeyError if absent."""
+    def _locate(self, id: str) -> tuple[int, int]:
+        """(segment, row) of the live entry ``id``; KeyError if absent."""
         self._check_open()
         try:
-            si, row = divmod(self._live[id], 1 << _SHIFT)
+            return divmod(self._live[id], 1 << _SHIFT)
         except KeyError:
             raise KeyError(id) from None
+
+    def metadata(self, id: str) -> dict[str, Any]:
+        """The metadata of entry ``id`` alone (no fingerprint is read); KeyError if absent."""
+        si, row = self._locate(id)
         return self._segs[si].reader.metadata(row)
 
     def get(self, id: str) -> Entry:
         """The entry ``id`` with its metadata and fingerprints; KeyError if absent."""
-        self._check_open()
-        try:
-            si, row = divmod(self._live[id], 1 << _SHIFT)
-        except KeyError:
-            raise KeyError(id) from None
-        return self._entry(si, row)
+        return self._entry(*self._locate(id))
 
     def _entry(self, si: int, row: int, kinds: Sequence[str] = ("compact", "tmk", "vpdq")) -> Entry:
         s = self._segs[si]
